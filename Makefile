@@ -1,0 +1,47 @@
+# `make` sets up a fresh Debian machine and builds every leaflet; `make test` runs the tests.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+# espeak-ng: the speech engine pyttsx3 drives; pango/harfbuzz: WeasyPrint's text layout;
+# poppler-utils: pdftotext/pdftoppm for the tests and page previews.
+SYSTEM_PACKAGES := espeak-ng libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 poppler-utils
+
+.DEFAULT_GOAL := all
+.PHONY: all system venv build check reviews test lint clean
+
+all: build
+
+system:
+	@missing="$$(for p in $(SYSTEM_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done)"; \
+	if [ -n "$$missing" ]; then \
+	  echo "Installing system packages:" $$missing; \
+	  SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo); \
+	  $$SUDO apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends $$missing; \
+	fi
+
+$(VENV)/.installed: requirements.txt requirements-dev.txt
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.txt -r requirements-dev.txt
+	touch $@
+
+venv: $(VENV)/.installed
+
+build: system venv
+	$(PY) generate.py build
+
+check: system venv
+	$(PY) generate.py check
+
+reviews: venv
+	$(PY) generate.py reviews
+
+test: system venv
+	$(PY) -m pytest
+
+lint: venv
+	$(VENV)/bin/ruff check leafpress tests generate.py
+
+clean:
+	rm -rf output/*/ output/manifest.json $(VENV)

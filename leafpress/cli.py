@@ -1,0 +1,175 @@
+"""The command line: parse arguments, call the package, decide what the user sees.
+
+Exit status: 0 when everything worked, 1 when any leaflet failed, 2 for a usage error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import logging
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from .settings import PROJECT_ROOT, SETTINGS_FILE
+
+DEFAULT_SOURCE = PROJECT_ROOT / "source"
+DEFAULT_OUT = PROJECT_ROOT / "output"
+FORMAT_NAMES = "print,large-print,docx,audio"
+
+
+def _date(text: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a date; write YYYY-MM-DD") from None
+
+
+def make_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="generate.py",
+        description="Publish patient leaflets from one Markdown source each: print PDF, "
+        "large-print PDF, Word for translators and an MP3 audio reading.",
+    )
+    parser.add_argument("-v", "--verbose", action="store_true", help="show diagnostic messages")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def common(sub: argparse.ArgumentParser) -> None:
+        sub.add_argument("paths", nargs="*", type=Path, metavar="PATH",
+                         help="leaflet files or folders of them (default: source/)")
+        sub.add_argument("--settings", type=Path, default=SETTINGS_FILE,
+                         help="brand and output settings (default: layouts/settings.yaml)")
+        sub.add_argument("--today", type=_date, default=None, metavar="YYYY-MM-DD",
+                         help="judge review dates as of this day instead of today")
+
+    build = commands.add_parser("build", help="build leaflets into output/")
+    common(build)
+    build.add_argument("--out", type=Path, default=DEFAULT_OUT, metavar="DIR", help="output folder (default: output/)")
+    build.add_argument("--formats", default=FORMAT_NAMES, metavar="LIST",
+                       help=f"comma-separated formats to build (default: {FORMAT_NAMES})")
+    build.add_argument("--jobs", "-j", type=int, default=None, metavar="N",
+                       help="leaflets built at once (default: the number of CPU cores)")
+    build.add_argument("--strict-reviews", action="store_true",
+                       help="fail leaflets whose review is overdue (they are still built)")
+
+    check = commands.add_parser("check", help="validate leaflets without building them")
+    common(check)
+    check.add_argument("--strict-reviews", action="store_true", help="treat an overdue review as an error")
+
+    reviews = commands.add_parser("reviews", help="print every leaflet's review status")
+    common(reviews)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = make_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING, format="%(name)s: %(message)s")
+    for noisy in ("fontTools", "weasyprint", "markdown_it", "comtypes"):
+        logging.getLogger(noisy).setLevel(logging.ERROR)
+
+    from .build import UsageError, find_sources
+    from .errors import InputError
+    from .settings import load_settings
+
+    today = args.today or dt.date.today()
+    try:
+        sources = find_sources(args.paths or [DEFAULT_SOURCE])
+        settings = load_settings(args.settings)
+        if args.command == "build":
+            return _build(args, sources, settings, today)
+        if args.command == "check":
+            return _check(args, sources, today)
+        return _reviews(sources, today)
+    except UsageError as err:
+        parser.error(str(err))
+    except InputError as err:
+        for problem in err.problems:
+            print(problem, file=sys.stderr)
+        return 1
+    return 0  # unreachable: parser.error exits
+
+
+def _build(args, sources, settings, today: dt.date) -> int:
+    from .build import UsageError, build, default_jobs, parse_formats
+    from .progress import Progress
+
+    formats = parse_formats(args.formats)
+    jobs = args.jobs or default_jobs()
+    if jobs < 1:
+        raise UsageError("--jobs must be at least 1")
+    with Progress(total=len(sources), label="Building") as progress:
+        def report(result) -> None:
+            for line in result.warnings:
+                progress.write(line)
+            for line in result.problems:
+                progress.write(line)
+            progress.advance(f"{'built' if result.ok else 'FAILED'} {result.source}")
+
+        result = build(sources, args.out, formats, settings, today, jobs=jobs, on_result=report)
+    failed = len(result.failed)
+    overdue = [r for r in result.results if r.leaflet and any("overdue" in w for w in r.warnings)]
+    built = len(result.results) - failed
+    print(f"Built {built} of {len(result.results)} leaflet{'s' if len(result.results) != 1 else ''} "
+          f"({', '.join(formats)}) into {_shown(args.out)}; manifest: {_shown(result.manifest)}")
+    if failed:
+        print(f"{failed} failed: see the messages above", file=sys.stderr)
+    if args.strict_reviews and overdue:
+        print(f"{len(overdue)} leaflet(s) overdue for review (--strict-reviews)", file=sys.stderr)
+        return 1
+    return 1 if failed else 0
+
+
+def _check(args, sources, today: dt.date) -> int:
+    from .build import review_warnings
+    from .errors import InputError
+    from .reader import read_leaflet
+
+    bad = 0
+    overdue = 0
+    for source in sources:
+        try:
+            leaflet = read_leaflet(source)
+        except InputError as err:
+            bad += 1
+            for problem in err.problems:
+                print(problem, file=sys.stderr)
+            continue
+        for warning in review_warnings(leaflet, today):
+            overdue += "overdue" in warning
+            print(warning, file=sys.stderr)
+    print(f"Checked {len(sources)} leaflet{'s' if len(sources) != 1 else ''}: {bad} with errors, "
+          f"{len(sources) - bad} valid")
+    return 1 if bad or (args.strict_reviews and overdue) else 0
+
+
+def _reviews(sources, today: dt.date) -> int:
+    from .errors import InputError
+    from .model import review_status
+    from .reader import read_leaflet
+
+    rows = [("Status", "Next review", "Last reviewed", "Resource", "Language", "Leaflet")]
+    bad = 0
+    for source in sources:
+        try:
+            leaflet = read_leaflet(source)
+        except InputError as err:
+            bad += 1
+            for problem in err.problems:
+                print(problem, file=sys.stderr)
+            continue
+        meta = leaflet.meta
+        rows.append((review_status(meta.next_review, today), meta.next_review.display, meta.last_reviewed.display,
+                     meta.resource_number, meta.language, str(source)))
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    for row in rows:
+        print("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip())
+    return 1 if bad else 0
+
+
+def _shown(path: Path) -> str:
+    try:
+        return str(path.resolve().relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)

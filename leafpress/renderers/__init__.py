@@ -1,0 +1,12 @@
+"""The output formats, by the names the command line uses (``--formats print,docx``)."""
+
+from __future__ import annotations
+
+from . import audio, docx, print_pdf
+from .base import Renderer
+
+RENDERERS: dict[str, Renderer] = {
+    renderer.name: renderer for renderer in (print_pdf.PRINT, print_pdf.LARGE_PRINT, docx.RENDERER, audio.RENDERER)
+}
+
+__all__ = ["RENDERERS", "Renderer"]

@@ -1,0 +1,95 @@
+"""The print PDF and the large-print PDF: one HTML template, one stylesheet, two sets of options.
+
+WeasyPrint is imported only when a PDF is made, so the command line starts fast.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from urllib.parse import unquote, urlparse
+from urllib.request import url2pathname
+
+from ..errors import RenderError
+from ..model import Leaflet
+from ..settings import PageOptions, Settings
+from ..templates import environment
+from .base import Renderer
+
+PAGE_LABELS = ("Page", "of")
+
+
+def leaflet_html(leaflet: Leaflet, settings: Settings, variant: str) -> tuple[str, str]:
+    """The HTML and the CSS for one leaflet in one variant (``print`` or ``large-print``)."""
+    env = environment(settings.layouts_dir)
+    page: PageOptions = settings.large_print if variant == "large-print" else settings.print
+    logo = settings.logo_path
+    html = env.get_template("leaflet.html.j2").render(
+        leaflet=leaflet,
+        meta=leaflet.meta,
+        organisation=settings.organisation,
+        variant=variant,
+        logo_url=logo.resolve().as_uri() if logo else "",
+    )
+    css = env.get_template("leaflet.css.j2").render(
+        page=page,
+        colours=settings.colours,
+        fonts=settings.fonts_dir.resolve().as_uri(),
+        stamp=leaflet.meta.stamp,
+        page_label=PAGE_LABELS[0],
+        of_label=PAGE_LABELS[1],
+        large_print=variant == "large-print",
+    )
+    return html, css
+
+
+def _url_fetcher(allowed: tuple[Path, ...]):
+    """A WeasyPrint fetcher that serves files under ``allowed`` folders and nothing else."""
+    from weasyprint.urls import URLFetcher
+
+    class LocalFilesOnly(URLFetcher):
+        def fetch(self, url, headers=None):
+            parsed = urlparse(url)
+            if parsed.scheme != "file":
+                raise ValueError(f"only local files may be loaded, not {url}")
+            path = Path(url2pathname(unquote(parsed.path))).resolve()
+            if not any(path.is_relative_to(root) for root in allowed):
+                raise ValueError(f"{path} is outside the layouts, fonts and source folders")
+            return super().fetch(url, headers)
+
+    return LocalFilesOnly(allowed_protocols=("file",))
+
+
+def write_pdf(leaflet: Leaflet, settings: Settings, variant: str, target: Path) -> None:
+    import weasyprint
+
+    html, css = leaflet_html(leaflet, settings, variant)
+    allowed = tuple(p.resolve() for p in (settings.layouts_dir, settings.fonts_dir, leaflet.source.parent))
+    fetcher = _url_fetcher(allowed)
+    document = weasyprint.HTML(string=html, base_url=str(leaflet.source.parent.resolve()), url_fetcher=fetcher)
+    fonts = weasyprint.text.fonts.FontConfiguration()  # needed for @font-face to load fonts/
+    stylesheet = weasyprint.CSS(string=css, url_fetcher=fetcher, font_config=fonts)
+    try:
+        document.write_pdf(
+            target,
+            stylesheets=[stylesheet],
+            font_config=fonts,
+            pdf_variant="pdf/ua-1",
+            custom_metadata=True,
+            uncompressed_pdf=False,
+        )
+    except OSError as err:
+        raise RenderError(f"could not write {target}: {err}") from err
+
+
+def _renderer(name: str) -> Renderer:
+    key = name.replace("-", "_")
+
+    def render(leaflet: Leaflet, settings: Settings, targets: Mapping[str, Path]) -> None:
+        write_pdf(leaflet, settings, name, targets[key])
+
+    return Renderer(name=name, outputs={key: f".{name}.pdf"}, render=render)
+
+
+PRINT = _renderer("print")
+LARGE_PRINT = _renderer("large-print")

@@ -1,0 +1,214 @@
+"""Brand and per-format settings, read from layouts/settings.yaml and checked like a source.
+
+Options are grouped by the output they affect (``print.body_size``, ``audio.rate``), as
+Sphinx prefixes each builder's options. Unknown keys, wrong types and colours that
+fail WCAG AA contrast are refused with ``<file>:<line>: …``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from .errors import InputError, Problem
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+LAYOUTS_DIR = PROJECT_ROOT / "layouts"
+FONTS_DIR = PROJECT_ROOT / "fonts"
+SETTINGS_FILE = LAYOUTS_DIR / "settings.yaml"
+
+MIN_CONTRAST = 4.5  # WCAG 2 AA, body text
+COLOUR_RE = re.compile(r"#[0-9A-Fa-f]{6}")
+
+
+@dataclass(frozen=True)
+class PatientAdvice:
+    name: str = "Patient Advice and Liaison Service (PALS)"
+    phone: str = ""
+    email: str = ""
+
+
+@dataclass(frozen=True)
+class Organisation:
+    name: str
+    logo: str = ""
+    website: str = ""
+    switchboard: str = ""
+    patient_advice: PatientAdvice = field(default_factory=PatientAdvice)
+    series: str = "Patient information leaflets"
+
+
+@dataclass(frozen=True)
+class Colours:
+    brand: str = "#005A8C"
+    text: str = "#1A1A1A"
+    background: str = "#FFFFFF"
+    callout_background: str = "#FFF4C2"
+    callout_border: str = "#B37D00"
+
+
+@dataclass(frozen=True)
+class PageOptions:
+    """The options shared by the print and large-print PDFs."""
+
+    page_size: str = "A4"
+    body_size: float = 12
+    footer_size: float = 9
+    line_height: float = 1.4
+
+
+@dataclass(frozen=True)
+class DocxOptions:
+    font: str = "Arial"
+    body_size: float = 12
+
+
+@dataclass(frozen=True)
+class AudioOptions:
+    rate: int = 155
+    voice: str = ""
+    sentence_pause_ms: int = 250
+    item_pause_ms: int = 400
+    section_pause_ms: int = 900
+    bitrate_kbps: int = 64
+
+
+@dataclass(frozen=True)
+class Settings:
+    organisation: Organisation
+    colours: Colours = field(default_factory=Colours)
+    print: PageOptions = field(default_factory=PageOptions)
+    large_print: PageOptions = field(
+        default_factory=lambda: PageOptions(body_size=18, footer_size=16, line_height=1.5)
+    )
+    docx: DocxOptions = field(default_factory=DocxOptions)
+    audio: AudioOptions = field(default_factory=AudioOptions)
+    layouts_dir: Path = LAYOUTS_DIR
+    fonts_dir: Path = FONTS_DIR
+
+    @property
+    def logo_path(self) -> Path | None:
+        return self.layouts_dir / self.organisation.logo if self.organisation.logo else None
+
+
+def load_settings(path: Path = SETTINGS_FILE) -> Settings:
+    """Read and check a settings file; raises InputError with file:line problems."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        data = yaml.safe_load(text)
+    except (OSError, UnicodeDecodeError) as err:
+        raise InputError.at(path, 1, f"cannot read settings ({err}); restore layouts/settings.yaml") from None
+    except yaml.YAMLError as err:
+        raise InputError.from_yaml(path, err, 1, "settings are not valid YAML") from None
+    reader = _SettingsReader(path, _key_lines(node))
+    settings = reader.build(Settings, data if isinstance(data, dict) else {}, "")
+    settings = dataclasses.replace(settings, layouts_dir=path.parent)
+    reader.check_brand(settings)
+    if reader.problems:
+        raise InputError(reader.problems)
+    return settings
+
+
+def _key_lines(node: yaml.Node | None, prefix: str = "") -> dict[str, int]:
+    """Map dotted keys (``audio.rate``) to the 1-based line they are written on."""
+    lines: dict[str, int] = {}
+    if isinstance(node, yaml.MappingNode):
+        for key, value in node.value:
+            dotted = f"{prefix}{key.value}"
+            lines[dotted] = key.start_mark.line + 1
+            lines.update(_key_lines(value, dotted + "."))
+    return lines
+
+
+class _SettingsReader:
+    def __init__(self, path: Path, lines: dict[str, int]):
+        self.path = path
+        self.lines = lines
+        self.problems: list[Problem] = []
+
+    def problem(self, key: str, message: str) -> None:
+        line = self.lines.get(key) or self.lines.get(key.rpartition(".")[0], 1)
+        self.problems.append(Problem(self.path, line, message))
+
+    def build(self, cls: type, data: dict[str, Any], prefix: str) -> Any:
+        fields = {f.name: f for f in dataclasses.fields(cls) if f.name not in ("layouts_dir", "fonts_dir")}
+        values: dict[str, Any] = {}
+        for key, value in data.items():
+            dotted = f"{prefix}{key}"
+            if key not in fields:
+                self.problem(dotted, f"unknown setting '{dotted}'; the settings here are {', '.join(fields)}")
+                continue
+            kind = fields[key].type
+            nested = {"PatientAdvice": PatientAdvice, "Organisation": Organisation, "Colours": Colours,
+                      "PageOptions": PageOptions, "DocxOptions": DocxOptions, "AudioOptions": AudioOptions}.get(kind)
+            if nested is not None:
+                if not isinstance(value, dict):
+                    self.problem(dotted, f"'{dotted}' must be a group of 'key: value' lines")
+                    continue
+                values[key] = self.build(nested, value, dotted + ".")
+            elif kind == "str":
+                values[key] = "" if value is None else str(value)
+            elif kind in ("int", "float"):
+                if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
+                    self.problem(dotted, f"'{dotted}' must be a positive number, not '{value}'")
+                    continue
+                values[key] = int(value) if kind == "int" else float(value)
+        if cls is Settings and "organisation" not in values:
+            self.problem("organisation", "settings need an 'organisation:' group with at least its name")
+            values["organisation"] = Organisation(name="")
+        if cls is Organisation and not values.get("name"):
+            self.problem(prefix + "name", "the organisation needs a name: add 'name: …' under 'organisation:'")
+        return cls(**values)
+
+    def check_brand(self, settings: Settings) -> None:
+        for name in (f.name for f in dataclasses.fields(Colours)):
+            value = getattr(settings.colours, name)
+            if not COLOUR_RE.fullmatch(value):
+                self.problem(f"colours.{name}", f"colour '{value}' is not #RRGGBB; write it like \"#005A8C\" (in quotes)")
+        if any(p.message.startswith("colour") for p in self.problems):
+            return
+        c = settings.colours
+        for fg, bg in (("text", "background"), ("brand", "background"), ("text", "callout_background")):
+            ratio = contrast_ratio(getattr(c, fg), getattr(c, bg))
+            if ratio < MIN_CONTRAST:
+                self.problem(
+                    f"colours.{fg}",
+                    f"colours.{fg} {getattr(c, fg)} on colours.{bg} {getattr(c, bg)} has contrast {ratio:.2f}:1, "
+                    f"under the WCAG AA minimum of {MIN_CONTRAST}:1; choose a darker or lighter colour",
+                )
+        for name, options in (("print", settings.print), ("large_print", settings.large_print)):
+            if options.page_size not in ("A4", "A5"):
+                self.problem(f"{name}.page_size", f"{name}.page_size must be A4 or A5, not '{options.page_size}'")
+            if options.line_height < 1:
+                self.problem(f"{name}.line_height", f"{name}.line_height must be at least 1")
+        lp = settings.large_print
+        if lp.page_size != "A4":
+            self.problem("large_print.page_size", "large print must be A4 (never an enlarged A5); set large_print.page_size: A4")
+        for key in ("body_size", "footer_size"):
+            if getattr(lp, key) < 16:
+                self.problem(f"large_print.{key}", f"large_print.{key} must be at least 16 pt (RNIB Clear Print); 18 is recommended")
+        if lp.line_height < 1.5:
+            self.problem("large_print.line_height", "large_print.line_height must be at least 1.5 (RNIB Clear Print)")
+        if settings.print.body_size < 12:
+            self.problem("print.body_size", "print.body_size must be at least 12 pt (RNIB Clear Print)")
+        if settings.organisation.logo and not (settings.layouts_dir / settings.organisation.logo).is_file():
+            self.problem("organisation.logo", f"logo '{settings.organisation.logo}' not found in {settings.layouts_dir}")
+
+
+def contrast_ratio(foreground: str, background: str) -> float:
+    """WCAG 2 contrast ratio between two #RRGGBB colours."""
+
+    def luminance(colour: str) -> float:
+        channels = [int(colour[i : i + 2], 16) / 255 for i in (1, 3, 5)]
+        r, g, b = (c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4 for c in channels)
+        return 0.2126 * r + 0.7152 * g + 0.0722 * b
+
+    lighter, darker = sorted((luminance(foreground), luminance(background)), reverse=True)
+    return (lighter + 0.05) / (darker + 0.05)
