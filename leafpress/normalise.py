@@ -19,13 +19,14 @@ from .errors import InputError
 
 Rule = tuple[re.Pattern[str], Callable[[re.Match[str]], str] | str]
 
-UNITS = {
-    "mg": "milligrams", "mcg": "micrograms", "g": "grams", "kg": "kilograms",
-    "ml": "millilitres", "l": "litres", "mm": "millimetres", "cm": "centimetres",
-    "m": "metres", "km": "kilometres", "mmol/l": "millimoles per litre",
+UNITS = {  # symbol: (one, many)
+    "mg": ("milligram", "milligrams"), "mcg": ("microgram", "micrograms"), "g": ("gram", "grams"),
+    "kg": ("kilogram", "kilograms"), "ml": ("millilitre", "millilitres"), "l": ("litre", "litres"),
+    "mm": ("millimetre", "millimetres"), "cm": ("centimetre", "centimetres"), "m": ("metre", "metres"),
+    "km": ("kilometre", "kilometres"), "mmol/l": ("millimole per litre", "millimoles per litre"),
 }
 ABBREVIATIONS = {
-    "A&E": "A-and-E", "e.g.": "for example", "i.e.": "that is", "etc.": "et cetera",
+    "A&E": "A-and-E", "and/or": "and, or", "e.g.": "for example", "i.e.": "that is", "etc.": "et cetera",
     "approx.": "approximately", "no.": "number", "tel.": "telephone", "GP": "G P",
     "GPs": "G Ps", "NHS": "N H S", "PALS": "Pals", "ICU": "I C U", "ENT": "E N T",
     "ECG": "E C G", "MRI": "M R I", "CT": "C T", "IV": "I V", "GI": "G I",
@@ -75,7 +76,8 @@ def _web(match: re.Match[str]) -> str:
 
 
 def _unit(match: re.Match[str]) -> str:
-    return f"{match['n']} {UNITS[match['u'].lower()]}"
+    one, many = UNITS[match["u"].lower()]
+    return f"{match['n']} {one if match['n'] == '1' else many}"
 
 
 ENGLISH_RULES: list[Rule] = [
@@ -83,20 +85,20 @@ ENGLISH_RULES: list[Rule] = [
     (re.compile(r"\b(?:https?://)?(?:www\.)[\w.-]+\.[a-z]{2,}(?:/[\w./-]*)?|\bhttps?://[\w./-]+|[\w.+-]+@[\w-]+(?:\.[\w-]+)+"), _web),
     # UK phone numbers: 020 7188 2673, 0114 271 1900, 0800 123 456, 07700 900123.
     (re.compile(r"(?<![\d])0\d{2,4}(?:[ -]\d{3,4}){1,2}(?![\d])"), _phone),
-    # Emergency and advice lines, and any number with a leading zero (bleep 0810): digits.
-    (re.compile(r"\b(?:999|111|112)\b|\b0\d+\b"), lambda m: spell_digits(m.group(0))),
-    # Times: 9am, 7.30am, 7:30 p.m., 17:00.
+    # Times: 9am, 7.30am, 7:30 p.m., then 24-hour 17:00.
     (re.compile(r"\b(?P<h>1[0-2]|0?[1-9])(?:[.:](?P<m>[0-5]\d))?\s?(?P<ap>[ap]\.?m\.?)(?=\W|$)", re.I), _time_12h),
-    (re.compile(r"\b(?P<h>[01]?\d|2[0-4])[:](?P<m>[0-5]\d)\b"), _time_24h),
+    (re.compile(r"\b(?P<h>[01]?\d|2[0-4]):(?P<m>[0-5]\d)\b(?!\s?[ap]\.?m\b)", re.I), _time_24h),
+    # Emergency and advice lines, and numbers with a leading zero (bleep 0810): digit by digit.
+    (re.compile(r"(?<![\d:.])(?:\b(?:999|111|112)\b|\b0\d+\b)"), lambda m: spell_digits(m.group(0))),
     # Units after numbers: 500mg, 5 ml, 37°C.
     (re.compile(r"(?P<n>\d+(?:\.\d+)?)\s?(?P<u>mmol/l|mcg|mg|kg|ml|km|cm|mm|g|l|m)\b", re.I), _unit),
     (re.compile(r"(\d+(?:\.\d+)?)\s?°C\b"), r"\1 degrees Celsius"),
     (re.compile(r"(\d+(?:\.\d+)?)\s?°F\b"), r"\1 degrees Fahrenheit"),
     # Ranges: 9 to 5, 3-4 days.
     (re.compile(r"(\d)\s?[-–]\s?(\d)"), r"\1 to \2"),
-    # A slash between words is read as "or": and/or, he/she.
-    (re.compile(r"(?<=[A-Za-z])/(?=[A-Za-z])"), " or "),
 ]
+# After the abbreviations (so "and/or" is caught first): a slash between words is read as "or".
+SLASH_RULE: Rule = (re.compile(r"(?<=[A-Za-z])/(?=[A-Za-z])"), " or ")
 
 
 def _abbreviation_rules() -> list[Rule]:
@@ -143,7 +145,7 @@ class Normaliser:
 
     def __init__(self, language: str, pronunciations: dict[str, str]):
         english = language.lower().split("-")[0] == "en"
-        self.rules: list[Rule] = (ENGLISH_RULES + _abbreviation_rules()) if english else []
+        self.rules: list[Rule] = [*ENGLISH_RULES, *_abbreviation_rules(), SLASH_RULE] if english else []
         self.symbols = SYMBOLS if english else {"•": ", ", "–": ", ", "—": ", "}
         self.pronunciations = [
             (re.compile(rf"(?<!\w){re.escape(word)}(?!\w)", 0 if word.isupper() else re.I), spoken)

@@ -35,7 +35,8 @@ def leaflet_html(leaflet: Leaflet, settings: Settings, variant: str) -> tuple[st
         page=page,
         colours=settings.colours,
         fonts=settings.fonts_dir.resolve().as_uri(),
-        stamp=leaflet.meta.stamp,
+        # Large print breaks the stamp after the resource number rather than inside a date.
+        stamp=leaflet.meta.stamp.replace(" · ", " ·\n", 1) if variant == "large-print" else leaflet.meta.stamp,
         page_label=PAGE_LABELS[0],
         of_label=PAGE_LABELS[1],
         large_print=variant == "large-print",

@@ -1,0 +1,53 @@
+"""Shared helpers: run the real command line, write small leaflets, build the fixtures once."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+EXAMPLE = ROOT / "source" / "poem-achalasia.md"
+
+VALID_FRONT = """\
+title: Test leaflet
+resource_number: 9999/VER1
+last_reviewed: 2025-03
+next_review: 2028-03
+"""
+
+
+def run_cli(*args: str | Path, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
+    """Run generate.py in a subprocess, as a user would."""
+    return subprocess.run(
+        [sys.executable, str(ROOT / "generate.py"), *map(str, args)],
+        cwd=cwd, capture_output=True, text=True, timeout=600,
+    )
+
+
+def write_leaflet(folder: Path, name: str, body: str = "Some text.\n", front: str = VALID_FRONT) -> Path:
+    """A leaflet file with the given front matter (no fences) and Markdown body."""
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / name
+    path.write_text(f"---\n{textwrap.dedent(front)}---\n{textwrap.dedent(body)}", encoding="utf-8")
+    return path
+
+
+@pytest.fixture(scope="session")
+def built(tmp_path_factory) -> dict:
+    """The example and the fixture leaflets built once in every format, through the CLI."""
+    out = tmp_path_factory.mktemp("output")
+    result = run_cli("build", EXAMPLE, FIXTURES, "--out", out, "--today", "2026-11-24")
+    assert result.returncode == 0, result.stderr
+    manifest = json.loads((out / "manifest.json").read_text())
+    by_slug = {entry["slug"]: entry for entry in manifest["leaflets"]}
+    return {"out": out, "manifest": manifest, "by_slug": by_slug, "result": result}
+
+
+def output_file(built: dict, slug: str, key: str) -> Path:
+    return built["out"] / built["by_slug"][slug]["outputs"][key]
