@@ -17,7 +17,7 @@ from pdfminer.high_level import extract_pages
 from pdfminer.layout import LTChar, LTTextContainer
 from pypdf import PdfReader
 
-from leafpress.model import Heading, plain_text
+from leafpress.model import Heading
 from leafpress.reader import read_leaflet
 
 from .conftest import EXAMPLE, FIXTURES, ROOT, output_file
