@@ -8,7 +8,7 @@ PY := $(VENV)/bin/python
 SYSTEM_PACKAGES := espeak-ng libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 poppler-utils
 
 .DEFAULT_GOAL := all
-.PHONY: all system venv build check reviews test lint clean
+.PHONY: all system venv build check reviews preview test lint clean
 
 all: build
 
@@ -21,9 +21,9 @@ system:
 	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends $$missing; \
 	fi
 
-$(VENV)/.installed: requirements.txt requirements-dev.txt
+$(VENV)/.installed: requirements.txt requirements-dev.txt constraints.txt
 	$(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.txt -r requirements-dev.txt
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.txt -r requirements-dev.txt -c constraints.txt
 	touch $@
 
 venv: $(VENV)/.installed
@@ -36,6 +36,9 @@ check: system venv
 
 reviews: venv
 	$(PY) generate.py reviews
+
+preview: build
+	$(PY) generate.py preview
 
 test: system venv
 	$(PY) -m pytest

@@ -111,6 +111,10 @@ def build_leaflet(source: Path, out_dir: Path, formats: Sequence[str], settings:
         except (RenderError, InputError, OSError) as err:
             result.problems.append(f"{source}: {name}: {err}")
             continue
+        except Exception as err:  # a bug of ours must not stop the other leaflets and formats
+            log.debug("unexpected error rendering %s as %s", source, name, exc_info=True)
+            result.problems.append(f"{source}: {name}: unexpected error ({type(err).__name__}: {err}); please report it, with -v output")
+            continue
         result.outputs.update(targets)
     return result
 

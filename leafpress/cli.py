@@ -59,6 +59,11 @@ def make_parser() -> argparse.ArgumentParser:
 
     reviews = commands.add_parser("reviews", help="print every leaflet's review status")
     common(reviews)
+
+    preview = commands.add_parser("preview", help="render PNG thumbnails of every page of the built PDFs")
+    common(preview)
+    preview.add_argument("--out", type=Path, default=DEFAULT_OUT, metavar="DIR", help="output folder (default: output/)")
+    preview.add_argument("--dpi", type=int, default=50, help="resolution of the thumbnails (default: 50)")
     return parser
 
 
@@ -81,6 +86,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _build(args, sources, settings, today)
         if args.command == "check":
             return _check(args, sources, today)
+        if args.command == "preview":
+            return _preview(args, sources)
         return _reviews(sources, today)
     except UsageError as err:
         parser.error(str(err))
@@ -96,7 +103,7 @@ def _build(args, sources, settings, today: dt.date) -> int:
     from .progress import Progress
 
     formats = parse_formats(args.formats)
-    jobs = args.jobs or default_jobs()
+    jobs = default_jobs() if args.jobs is None else args.jobs
     if jobs < 1:
         raise UsageError("--jobs must be at least 1")
     with Progress(total=len(sources), label="Building") as progress:
@@ -121,51 +128,64 @@ def _build(args, sources, settings, today: dt.date) -> int:
     return 1 if failed else 0
 
 
-def _check(args, sources, today: dt.date) -> int:
-    from .build import review_warnings
+def _read_all(sources) -> tuple[list, int]:
+    """Read every source, printing each problem; returns the valid leaflets and the count of bad ones."""
     from .errors import InputError
     from .reader import read_leaflet
 
-    bad = 0
-    overdue = 0
+    leaflets, bad = [], 0
     for source in sources:
         try:
-            leaflet = read_leaflet(source)
+            leaflets.append(read_leaflet(source))
         except InputError as err:
             bad += 1
             for problem in err.problems:
                 print(problem, file=sys.stderr)
-            continue
+    return leaflets, bad
+
+
+def _check(args, sources, today: dt.date) -> int:
+    from .build import review_warnings
+
+    leaflets, bad = _read_all(sources)
+    overdue = 0
+    for leaflet in leaflets:
         for warning in review_warnings(leaflet, today):
             overdue += "overdue" in warning
             print(warning, file=sys.stderr)
-    print(f"Checked {len(sources)} leaflet{'s' if len(sources) != 1 else ''}: {bad} with errors, "
-          f"{len(sources) - bad} valid")
+    print(f"Checked {len(sources)} leaflet{'s' if len(sources) != 1 else ''}: {bad} with errors, {len(leaflets)} valid")
     return 1 if bad or (args.strict_reviews and overdue) else 0
 
 
 def _reviews(sources, today: dt.date) -> int:
-    from .errors import InputError
     from .model import review_status
-    from .reader import read_leaflet
 
+    leaflets, bad = _read_all(sources)
     rows = [("Status", "Next review", "Last reviewed", "Resource", "Language", "Leaflet")]
-    bad = 0
-    for source in sources:
-        try:
-            leaflet = read_leaflet(source)
-        except InputError as err:
-            bad += 1
-            for problem in err.problems:
-                print(problem, file=sys.stderr)
-            continue
+    for leaflet in leaflets:
         meta = leaflet.meta
         rows.append((review_status(meta.next_review, today), meta.next_review.display, meta.last_reviewed.display,
-                     meta.resource_number, meta.language, str(source)))
+                     meta.resource_number, meta.language, str(leaflet.source)))
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     for row in rows:
         print("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip())
     return 1 if bad else 0
+
+
+def _preview(args, sources) -> int:
+    from .errors import RenderError
+    from .preview import render_previews
+
+    leaflets, failed = _read_all(sources)
+    for leaflet in leaflets:
+        try:
+            images = render_previews(leaflet, args.out, args.dpi)
+        except RenderError as err:
+            failed += 1
+            print(f"{leaflet.source}: preview: {err}", file=sys.stderr)
+            continue
+        print(f"{leaflet.source}: {len(images)} page images in {_shown(images[0].parent)}")
+    return 1 if failed else 0
 
 
 def _shown(path: Path) -> str:

@@ -28,11 +28,18 @@ class InputError(Exception):
         return cls([Problem(path, line, message)])
 
     @classmethod
-    def from_yaml(cls, path: Path, err: Exception, first_line: int, message: str) -> InputError:
-        """A YAML parse error at its line; ``first_line`` is where the YAML text starts in the file."""
+    def from_yaml(cls, path: Path, err: Exception, text: str, first_line: int, message: str) -> InputError:
+        """A YAML error at its own line; ``first_line`` is where ``text`` starts in the file."""
         mark = getattr(err, "problem_mark", None)
-        problem = getattr(err, "problem", None) or "invalid YAML"
-        return cls.at(path, first_line + (mark.line if mark else 0), f"{message} ({problem})")
+        if mark is not None:
+            return cls.at(path, first_line + mark.line, f"{message} ({getattr(err, 'problem', None) or 'invalid YAML'})")
+        position = getattr(err, "position", None)  # a ReaderError: a character YAML does not allow
+        if position is not None:
+            character = getattr(err, "character", "")
+            code = f"0x{ord(character):02x}" if isinstance(character, str) and character else "a character"
+            line = first_line + text[:position].count("\n")
+            return cls.at(path, line, f"{message} (control character {code} is not allowed; delete it)")
+        return cls.at(path, first_line, f"{message} ({err})")
 
 
 class RenderError(Exception):

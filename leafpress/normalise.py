@@ -126,10 +126,11 @@ def load_pronunciations(path: Path) -> dict[str, str]:
     """The team's list of words and how to say them; a missing file means none."""
     if not path.is_file():
         return {}
+    text = path.read_text(encoding="utf-8")
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        data = yaml.safe_load(text) or {}
     except yaml.YAMLError as err:
-        raise InputError.from_yaml(path, err, 1, "the pronunciation list is not valid YAML; write 'word: how to say it' lines") from None
+        raise InputError.from_yaml(path, err, text, 1, "the pronunciation list is not valid YAML; write 'word: how to say it' lines") from None
     if not isinstance(data, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in data.items()):
         raise InputError.at(path, 1, "the pronunciation list must be 'word: how to say it' lines")
     return data

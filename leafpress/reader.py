@@ -38,6 +38,7 @@ from .model import (
 
 MAX_SOURCE_BYTES = 1_000_000
 MAX_IMAGE_BYTES = 10_000_000
+MAX_IMAGE_PIXELS = 50_000_000
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg"}
 LINK_SCHEMES = ("https://", "http://", "mailto:", "tel:")
 
@@ -75,8 +76,17 @@ def read_leaflet(path: Path) -> Leaflet:
         )
     text = _decode(path, raw)
     front, front_line, body, body_line = _split_front_matter(path, text)
-    meta, key_lines = _read_meta(path, front, front_line, file_language)
-    blocks = _BodyReader(path, body_line).read(body)
+    problems: list[Problem] = []
+    try:
+        meta, key_lines = _read_meta(path, front, front_line, file_language)
+    except InputError as err:
+        problems.extend(err.problems)
+    try:
+        blocks = _BodyReader(path, body_line).read(body)
+    except InputError as err:
+        problems.extend(err.problems)
+    if problems:
+        raise InputError(sorted(problems, key=lambda p: p.line))
     return Leaflet(
         meta=meta,
         blocks=blocks,
@@ -113,15 +123,21 @@ def _split_front_matter(path: Path, text: str) -> tuple[str, int, str, int]:
 
 def _read_meta(path: Path, front: str, first_line: int, file_language: str | None) -> tuple[Meta, dict[str, int]]:
     try:
-        node = yaml.compose(front, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(front)
+        node = yaml.compose(front, Loader=_FrontMatterLoader)
+        data = yaml.load(front, Loader=_FrontMatterLoader)  # noqa: S506 (a SafeLoader)
     except yaml.YAMLError as err:
-        raise InputError.from_yaml(path, err, first_line, "front matter is not valid YAML; write one 'key: value' per line") from None
+        raise InputError.from_yaml(path, err, front, first_line, "front matter is not valid YAML; write one 'key: value' per line") from None
     if not isinstance(data, dict) or node is None:
         raise InputError.at(path, first_line, "the front matter must be 'key: value' lines (title, resource_number, last_reviewed, next_review)")
 
-    key_lines = {str(k.value): first_line + k.start_mark.line for k, _ in node.value}
+    key_lines: dict[str, int] = {}
     problems: list[Problem] = []
+    for key_node, _ in node.value:
+        line = first_line + key_node.start_mark.line
+        if str(key_node.value) in key_lines:
+            problems.append(Problem(path, line, f"'{key_node.value}' is given twice (also on line {key_lines[str(key_node.value)]}); keep one"))
+        else:
+            key_lines[str(key_node.value)] = line
 
     def problem(key: str | None, message: str) -> None:
         problems.append(Problem(path, key_lines.get(key, first_line) if key else first_line, message))
@@ -152,6 +168,8 @@ def _read_meta(path: Path, front: str, first_line: int, file_language: str | Non
         return parsed
 
     title = text_value("title")
+    subtitle = text_value("subtitle")
+    department = text_value("department")
     resource_number = text_value("resource_number")
     last_reviewed = date_value("last_reviewed")
     next_review = date_value("next_review")
@@ -175,10 +193,20 @@ def _read_meta(path: Path, front: str, first_line: int, file_language: str | Non
         last_reviewed=last_reviewed,  # type: ignore[arg-type]
         next_review=next_review,  # type: ignore[arg-type]
         language=language,
-        subtitle=text_value("subtitle"),
-        department=text_value("department"),
+        subtitle=subtitle,
+        department=department,
     )
     return meta, key_lines
+
+
+class _FrontMatterLoader(yaml.SafeLoader):
+    """Safe YAML that leaves dates as text, so an impossible date (2028-02-30) is our error, not a crash."""
+
+
+_FrontMatterLoader.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
 
 
 def parse_review_date(value: Any) -> ReviewDate | None:
@@ -214,6 +242,18 @@ def _month_number(name: str) -> int | None:
     return None
 
 
+def _image_size(path: Path) -> tuple[int, int] | None:
+    """Width and height from the file's own header, or None unless it really is a PNG or JPEG."""
+    from PIL import Image as PillowImage
+    from PIL import UnidentifiedImageError
+
+    try:
+        with PillowImage.open(path) as image:  # reads the header only, never the pixels
+            return image.size if image.format in ("PNG", "JPEG") else None
+    except (UnidentifiedImageError, OSError):
+        return None
+
+
 class _BodyReader:
     """Turns the Markdown body into model blocks, collecting problems with their lines."""
 
@@ -233,9 +273,16 @@ class _BodyReader:
         return tuple(blocks)
 
     def _line(self, node: SyntaxTreeNode | None) -> int:
+        """The file line of a node; inline nodes carry no line, so count the line breaks before them."""
+        target, breaks = node, 0
         while node is not None and not node.map:
             node = node.parent
-        return self.first_line + (node.map[0] if node is not None and node.map else 0)
+        if node is not None and target is not node and node.type == "inline":
+            for descendant in node.walk(include_self=False):
+                if descendant is target:
+                    break
+                breaks += descendant.type in ("softbreak", "hardbreak")
+        return self.first_line + (node.map[0] if node is not None and node.map else 0) + breaks
 
     def _problem(self, node: SyntaxTreeNode | None, message: str) -> None:
         self.problems.append(Problem(self.path, self._line(node), message))
@@ -314,11 +361,15 @@ class _BodyReader:
         if not target.is_file():
             self._problem(node, f"image '{src}' does not exist; check the path (relative to {self.path.parent})")
             return None
-        if target.suffix.lower() not in IMAGE_SUFFIXES:
-            self._problem(node, f"image '{src}' is not PNG or JPEG; save it as one of those (every output can embed them)")
-            return None
         if target.stat().st_size > MAX_IMAGE_BYTES:
             self._problem(node, f"image '{src}' is over {MAX_IMAGE_BYTES // 1_000_000} MB; make it smaller")
+            return None
+        size = _image_size(target)
+        if target.suffix.lower() not in IMAGE_SUFFIXES or size is None:
+            self._problem(node, f"image '{src}' is not PNG or JPEG; save it as one of those (every output can embed them)")
+            return None
+        if size[0] * size[1] > MAX_IMAGE_PIXELS:
+            self._problem(node, f"image '{src}' is {size[0]}×{size[1]} pixels, over {MAX_IMAGE_PIXELS // 1_000_000} megapixels; make it smaller")
             return None
         return Image(target, alt, line)
 

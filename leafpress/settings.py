@@ -58,7 +58,7 @@ class PageOptions:
 
     page_size: str = "A4"
     body_size: float = 12
-    footer_size: float = 9
+    footer_size: float = 10
     line_height: float = 1.4
 
 
@@ -84,7 +84,7 @@ class Settings:
     colours: Colours = field(default_factory=Colours)
     print: PageOptions = field(default_factory=PageOptions)
     large_print: PageOptions = field(
-        default_factory=lambda: PageOptions(body_size=18, footer_size=16, line_height=1.5)
+        default_factory=lambda: PageOptions(body_size=18, footer_size=18, line_height=1.5)
     )
     docx: DocxOptions = field(default_factory=DocxOptions)
     audio: AudioOptions = field(default_factory=AudioOptions)
@@ -106,7 +106,7 @@ def load_settings(path: Path = SETTINGS_FILE) -> Settings:
     except (OSError, UnicodeDecodeError) as err:
         raise InputError.at(path, 1, f"cannot read settings ({err}); restore layouts/settings.yaml") from None
     except yaml.YAMLError as err:
-        raise InputError.from_yaml(path, err, 1, "settings are not valid YAML") from None
+        raise InputError.from_yaml(path, err, text, 1, "settings are not valid YAML") from None
     reader = _SettingsReader(path, _key_lines(node))
     settings = reader.build(Settings, data if isinstance(data, dict) else {}, "")
     settings = dataclasses.replace(settings, layouts_dir=path.parent)

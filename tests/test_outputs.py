@@ -99,11 +99,11 @@ def test_pdf_is_a4_tagged_with_title_language_and_stamp_metadata(built, key):
     assert root["/MarkInfo"]["/Marked"] == True  # noqa: E712 (a pypdf BooleanObject)
     assert "/StructTreeRoot" in root
     assert root["/ViewerPreferences"]["/DisplayDocTitle"] == True  # noqa: E712
-    info = reader.metadata  # WeasyPrint keeps only letters and digits of custom keys, lower-cased
+    info = reader.metadata
     assert info.title == "Knee replacement & recovery"
-    assert info["/resourcenumber"] == "1234/VER1"
-    assert info["/lastreviewed"] == "January 2025"
-    assert info["/nextreview"] == "January 2028"
+    assert info["/ResourceNumber"] == "1234/VER1"
+    assert info["/LastReviewed"] == "January 2025"
+    assert info["/NextReview"] == "January 2028"
     assert info.author == "Example Community Health Trust"
 
 

@@ -5,6 +5,7 @@ WeasyPrint is imported only when a PDF is made, so the command line starts fast.
 
 from __future__ import annotations
 
+import io
 from collections.abc import Mapping
 from pathlib import Path
 from urllib.parse import unquote, urlparse
@@ -17,6 +18,7 @@ from ..templates import environment
 from .base import Renderer
 
 PAGE_LABELS = ("Page", "of")
+XMP_NAMESPACE = "urn:leafpress:ns:leaflet:1.0#"  # the stamp's fields in the PDF's XMP metadata
 
 
 def leaflet_html(leaflet: Leaflet, settings: Settings, variant: str) -> tuple[str, str]:
@@ -35,13 +37,18 @@ def leaflet_html(leaflet: Leaflet, settings: Settings, variant: str) -> tuple[st
         page=page,
         colours=settings.colours,
         fonts=settings.fonts_dir.resolve().as_uri(),
-        # Large print breaks the stamp after the resource number rather than inside a date.
-        stamp=leaflet.meta.stamp.replace(" · ", " ·\n", 1) if variant == "large-print" else leaflet.meta.stamp,
+        stamp=footer_stamp(leaflet.meta.stamp, variant),
         page_label=PAGE_LABELS[0],
         of_label=PAGE_LABELS[1],
         large_print=variant == "large-print",
     )
     return html, css
+
+
+def footer_stamp(stamp: str, variant: str) -> str:
+    """The stamp broken into lines at its separators, so a date is never split across lines:
+    after the resource number in print, after every part in large print."""
+    return stamp.replace(" · ", " ·\n", -1 if variant == "large-print" else 1)
 
 
 def _url_fetcher(allowed: tuple[Path, ...]):
@@ -70,17 +77,35 @@ def write_pdf(leaflet: Leaflet, settings: Settings, variant: str, target: Path) 
     document = weasyprint.HTML(string=html, base_url=str(leaflet.source.parent.resolve()), url_fetcher=fetcher)
     fonts = weasyprint.text.fonts.FontConfiguration()  # needed for @font-face to load fonts/
     stylesheet = weasyprint.CSS(string=css, url_fetcher=fetcher, font_config=fonts)
-    try:
-        document.write_pdf(
-            target,
-            stylesheets=[stylesheet],
-            font_config=fonts,
-            pdf_variant="pdf/ua-1",
-            custom_metadata=True,
-            uncompressed_pdf=False,
-        )
-    except OSError as err:
-        raise RenderError(f"could not write {target}: {err}") from err
+    pdf = document.write_pdf(stylesheets=[stylesheet], font_config=fonts, pdf_variant="pdf/ua-1")
+    add_leaflet_metadata(pdf, leaflet, settings, target)
+
+
+def add_leaflet_metadata(pdf: bytes, leaflet: Leaflet, settings: Settings, target: Path) -> None:
+    """Write the PDF with the stamp in its document info and XMP, keeping the file deterministic."""
+    import pikepdf
+
+    meta = leaflet.meta
+    with pikepdf.open(io.BytesIO(pdf)) as document:
+        with document.open_metadata(set_pikepdf_as_editor=False, update_docinfo=False) as xmp:
+            xmp["dc:publisher"] = [settings.organisation.name]
+            for name, value in (
+                ("resourceNumber", meta.resource_number),
+                ("lastReviewed", meta.last_reviewed.iso),
+                ("nextReview", meta.next_review.iso),
+                ("organisation", settings.organisation.name),
+            ):
+                xmp[f"{{{XMP_NAMESPACE}}}{name}"] = value
+        for name, value in (
+            ("/ResourceNumber", meta.resource_number),
+            ("/LastReviewed", meta.last_reviewed.display),
+            ("/NextReview", meta.next_review.display),
+        ):
+            document.docinfo[name] = value
+        try:
+            document.save(target, deterministic_id=True)
+        except OSError as err:
+            raise RenderError(f"could not write {target}: {err}") from err
 
 
 def _renderer(name: str) -> Renderer:

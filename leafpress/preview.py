@@ -1,0 +1,34 @@
+"""PNG thumbnails of every page of a leaflet's PDFs, so staff can look a leaflet over.
+
+Uses poppler's pdftoppm (installed by make), at a low resolution by default.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from pathlib import Path
+
+from .build import output_paths
+from .errors import RenderError
+from .model import Leaflet
+
+PDF_FORMATS = ("print", "large-print")
+
+
+def render_previews(leaflet: Leaflet, out_dir: Path, dpi: int = 50) -> list[Path]:
+    """Write ``<out>/<slug>/preview/<stem>.<format>-<page>.png`` for each built PDF."""
+    pdftoppm = shutil.which("pdftoppm")
+    if pdftoppm is None:
+        raise RenderError("pdftoppm is not installed; run make (it installs poppler-utils)")
+    pdfs = [p for p in output_paths(leaflet, out_dir, PDF_FORMATS).values() if p.is_file()]
+    if not pdfs:
+        raise RenderError(f"no PDFs built yet in {out_dir / leaflet.slug}; run generate.py build first")
+    folder = out_dir / leaflet.slug / "preview"
+    folder.mkdir(parents=True, exist_ok=True)
+    for pdf in pdfs:
+        prefix = folder / pdf.name.removesuffix(".pdf")
+        for old in folder.glob(f"{prefix.name}-*.png"):
+            old.unlink()
+        subprocess.run([pdftoppm, "-png", "-r", str(dpi), str(pdf), str(prefix)], check=True, capture_output=True)
+    return sorted(folder.glob("*.png"))
