@@ -41,7 +41,7 @@ preview: build
 	$(PY) generate.py preview
 
 test: system venv
-	$(PY) -m pytest
+	$(PY) -m pytest --hypothesis-show-statistics
 
 lint: venv
 	$(VENV)/bin/ruff check leafpress tests generate.py

@@ -17,7 +17,8 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .errors import InputError, RenderError
+from .errors import InputError, OutputError, RenderError
+from .lock import output_lock
 from .model import Leaflet, review_status
 from .reader import read_leaflet
 from .renderers import RENDERERS
@@ -108,8 +109,11 @@ def build_leaflet(source: Path, out_dir: Path, formats: Sequence[str], settings:
         targets = output_paths(leaflet, out_dir, [name])
         try:
             _render_atomically(renderer.render, leaflet, settings, targets)
-        except (RenderError, InputError, OSError) as err:
+        except (RenderError, InputError) as err:
             result.problems.append(f"{source}: {name}: {err}")
+            continue
+        except OSError as err:
+            result.problems.append(f"{source}: {name}: cannot write to {out_dir} ({err.strerror or err}); free some space or choose another --out")
             continue
         except Exception as err:  # a bug of ours must not stop the other leaflets and formats
             log.debug("unexpected error rendering %s as %s", source, name, exc_info=True)
@@ -152,22 +156,42 @@ def build(
     today: dt.date,
     jobs: int = 1,
     on_result: Callable[[LeafletResult], None] = lambda result: None,
+    on_wait: Callable[[str], None] = lambda message: None,
 ) -> BuildReport:
-    """Build every source (in parallel when jobs > 1) and update the manifest."""
-    out_dir.mkdir(parents=True, exist_ok=True)
-    results: list[LeafletResult] = []
-    if jobs > 1 and len(sources) > 1:
-        with ProcessPoolExecutor(max_workers=min(jobs, len(sources))) as pool:
-            futures = [pool.submit(build_leaflet, s, out_dir, formats, settings, today) for s in sources]
-            for future in futures:
-                results.append(future.result())
-                on_result(results[-1])
-    else:
-        for source in sources:
-            results.append(build_leaflet(source, out_dir, formats, settings, today))
-            on_result(results[-1])
-    manifest = write_manifest(out_dir, results, today)
+    """Build every source (in parallel when jobs > 1), keeping the manifest current after each one.
+
+    Only one build writes to an output folder at a time; a second one waits.
+    Raises OutputError when the output folder cannot be written at all.
+    """
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        with output_lock(out_dir, on_wait):
+            _remove_stale_temporaries(out_dir)
+            results: list[LeafletResult] = []
+
+            def finished(result: LeafletResult) -> None:
+                results.append(result)
+                write_manifest(out_dir, [result], today)
+                on_result(result)
+
+            if jobs > 1 and len(sources) > 1:
+                with ProcessPoolExecutor(max_workers=min(jobs, len(sources))) as pool:
+                    futures = [pool.submit(build_leaflet, s, out_dir, formats, settings, today) for s in sources]
+                    for future in futures:
+                        finished(future.result())
+            else:
+                for source in sources:
+                    finished(build_leaflet(source, out_dir, formats, settings, today))
+            manifest = write_manifest(out_dir, [], today)
+    except OSError as err:
+        raise OutputError(f"{out_dir}: cannot write the output folder ({err.strerror or err}); choose another --out or free some space") from err
     return BuildReport(results, manifest)
+
+
+def _remove_stale_temporaries(out_dir: Path) -> None:
+    """Half-written files left by a build that was killed (they never replaced a real file)."""
+    for temp in out_dir.rglob(".*.tmp"):
+        temp.unlink(missing_ok=True)
 
 
 def manifest_entry(leaflet: Leaflet, outputs: dict[str, Path], out_dir: Path, today: dt.date) -> dict:

@@ -75,7 +75,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         logging.getLogger(noisy).setLevel(logging.ERROR)
 
     from .build import UsageError, find_sources
-    from .errors import InputError
+    from .errors import InputError, OutputError
     from .settings import load_settings
 
     today = args.today or dt.date.today()
@@ -94,6 +94,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except InputError as err:
         for problem in err.problems:
             print(problem, file=sys.stderr)
+        return 1
+    except OutputError as err:
+        print(err, file=sys.stderr)
         return 1
     return 0  # unreachable: parser.error exits
 
@@ -114,7 +117,7 @@ def _build(args, sources, settings, today: dt.date) -> int:
                 progress.write(line)
             progress.advance(f"{'built' if result.ok else 'FAILED'} {result.source}")
 
-        result = build(sources, args.out, formats, settings, today, jobs=jobs, on_result=report)
+        result = build(sources, args.out, formats, settings, today, jobs=jobs, on_result=report, on_wait=progress.write)
     failed = len(result.failed)
     overdue = [r for r in result.results if r.leaflet and any("overdue" in w for w in r.warnings)]
     built = len(result.results) - failed

@@ -44,3 +44,7 @@ class InputError(Exception):
 
 class RenderError(Exception):
     """A format could not be produced for a reason outside the source (a missing voice, say)."""
+
+
+class OutputError(Exception):
+    """The output folder cannot be written (read-only, not a folder, disk full)."""

@@ -47,6 +47,8 @@ OPTIONAL_KEYS = ("subtitle", "language", "department")
 SLUG_RE = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
 LANGUAGE_RE = re.compile(r"[A-Za-z]{2,3}(?:-[A-Za-z0-9]{2,8})*")
 SOURCE_NAME_RE = re.compile(rf"(?P<slug>[^.]+)(?:\.(?P<lang>{LANGUAGE_RE.pattern}))?\.md")
+# Characters no Word file (XML 1.0) can hold, and C1 controls that are never meant as text.
+FORBIDDEN_CHARACTERS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ufffe\uffff]")
 DATE_HELP = "write it as YYYY-MM, YYYY-MM-DD or 'June 2022'"
 
 _MARKDOWN = MarkdownIt("commonmark", {"html": True}).enable("table")
@@ -105,7 +107,11 @@ def _decode(path: Path, raw: bytes) -> str:
         raise InputError.at(
             path, line, f"byte 0x{raw[err.start]:02x} is not UTF-8; save the file as UTF-8"
         ) from None
-    return text.removeprefix("\ufeff").replace("\r\n", "\n")
+    text = text.removeprefix("\ufeff").replace("\r\n", "\n")
+    if bad := FORBIDDEN_CHARACTERS.search(text):
+        line = text[: bad.start()].count("\n") + 1
+        raise InputError.at(path, line, f"control character U+{ord(bad.group()):04X} is not allowed in a leaflet; delete it")
+    return text
 
 
 def _split_front_matter(path: Path, text: str) -> tuple[str, int, str, int]:
@@ -387,7 +393,9 @@ class _BodyReader:
 
     def _inline(self, node: SyntaxTreeNode) -> Inline | None:
         if node.type in ("text", "code_inline"):
-            return Text(node.content) if node.content else None
+            # Tabs and runs of spaces are layout, which translation tools and Word mishandle.
+            text = re.sub(r"[ \t]+", " ", node.content)
+            return Text(text) if text else None
         if node.type == "softbreak":
             return Text(" ")
         if node.type == "strong":

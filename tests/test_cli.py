@@ -179,7 +179,8 @@ def test_build_one_good_one_bad(tmp_path, jobs, front, body, error):
     entries = manifest(out)["leaflets"]
     assert [e["slug"] for e in entries] == ["good"]
     assert entries[0]["outputs"]["docx"] == "good/good.docx"
-    assert not any(p.name.startswith(".") or p.suffix == ".tmp" for p in out.rglob("*"))
+    assert not any(p.suffix == ".tmp" for p in out.rglob("*"))
+    assert not [p for p in out.rglob(".*") if p.name != ".build.lock"]
 
 
 def test_build_only_docx(tmp_path):
@@ -188,7 +189,7 @@ def test_build_only_docx(tmp_path):
     result = run_cli("build", src, "--out", out, "--formats", "docx", "--today", NO_REVIEW_WARNINGS)
     assert result.returncode == 0, result.stderr
     no_traceback(result)
-    assert sorted(p.relative_to(out).as_posix() for p in out.rglob("*")) == ["good", "good/good.docx", "manifest.json"]
+    assert sorted(p.relative_to(out).as_posix() for p in out.rglob("*")) == [".build.lock", "good", "good/good.docx", "manifest.json"]
     assert zipfile.is_zipfile(out / "good" / "good.docx")
     assert manifest(out) == {
         "leaflets": [

@@ -1,0 +1,133 @@
+"""Faults: a killed build, two builds at once, an output folder that can't be written, a full disk.
+
+After any of them, every file in output/ is complete or absent, the manifest lists only
+files that exist, and the next build repairs everything.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import errno
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import docx
+import pytest
+from mutagen.mp3 import MP3
+from pypdf import PdfReader
+
+from leafpress import build as build_module
+from leafpress.build import build_leaflet
+from leafpress.settings import load_settings
+
+from .conftest import FIXTURES, ROOT, run_cli
+
+pytestmark = pytest.mark.slow
+TODAY = dt.date(2026, 11, 24)
+
+
+def make_library(folder: Path, count: int) -> Path:
+    folder.mkdir(parents=True)
+    shutil.copytree(FIXTURES / "images", folder / "images")
+    text = (FIXTURES / "knee-replacement.md").read_text()
+    for number in range(count):
+        (folder / f"leaflet-{number}.md").write_text(text.replace("1234/VER1", f"{number}/VER1"))
+    return folder
+
+
+def assert_output_consistent(out: Path) -> None:
+    """Every visible file is whole and valid; the manifest lists only files that exist."""
+    for path in out.rglob("*"):
+        if not path.is_file() or path.name.startswith("."):
+            continue
+        if path.suffix == ".pdf":
+            assert len(PdfReader(path).pages) >= 1, path
+        elif path.suffix == ".docx":
+            assert docx.Document(path).paragraphs, path
+        elif path.suffix == ".mp3":
+            assert MP3(path).info.length > 1, path
+    manifest = out / "manifest.json"
+    if manifest.exists():
+        for entry in json.loads(manifest.read_text())["leaflets"]:
+            for relative in entry["outputs"].values():
+                assert relative is None or (out / relative).is_file(), relative
+
+
+def test_a_build_killed_midway_leaves_whole_files_and_the_next_build_repairs_it(tmp_path):
+    library = make_library(tmp_path / "src", 6)
+    out = tmp_path / "out"
+    command = [sys.executable, str(ROOT / "generate.py"), "build", str(library), "--out", str(out), "--jobs", "2"]
+    process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and not list(out.glob("*/*.mp3")):
+        time.sleep(0.05)
+    os.killpg(process.pid, signal.SIGKILL)  # the workers too, as Ctrl-C or the OOM killer would
+    process.wait()
+    assert list(out.glob("*/*.mp3")), "the build finished before it could be killed"
+    assert len(list(out.glob("*/*.mp3"))) < 6, "the build finished before it could be killed"
+    assert_output_consistent(out)
+
+    result = run_cli("build", library, "--out", out)
+    assert result.returncode == 0, result.stderr
+    assert_output_consistent(out)
+    assert not list(out.rglob(".*.tmp"))
+    entries = json.loads((out / "manifest.json").read_text())["leaflets"]
+    assert len(entries) == 6 and all(all(entry["outputs"].values()) for entry in entries)
+
+
+def test_two_builds_at_once_take_turns(tmp_path):
+    library = make_library(tmp_path / "src", 3)
+    out = tmp_path / "out"
+    command = [sys.executable, str(ROOT / "generate.py"), "build", str(library), "--out", str(out), "--formats", "print,docx"]
+    first = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    while not (out / ".build.lock").exists() or not (out / ".build.lock").read_text():
+        time.sleep(0.01)
+    second = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    (_, first_err), (_, second_err) = first.communicate(timeout=300), second.communicate(timeout=300)
+    assert first.returncode == 0 and second.returncode == 0, first_err + second_err
+    assert f"{out}: another build (pid {first.pid}) is writing here; waiting for it to finish" in second_err
+    assert_output_consistent(out)
+    assert len(json.loads((out / "manifest.json").read_text())["leaflets"]) == 3
+
+
+def test_an_output_folder_that_cannot_be_made_is_one_clear_line(tmp_path):
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("")
+    result = run_cli("build", FIXTURES, "--out", blocker / "out", "--formats", "docx")
+    assert result.returncode == 1
+    assert result.stderr.strip().splitlines()[-1] == (
+        f"{blocker / 'out'}: cannot write the output folder (Not a directory); choose another --out or free some space"
+    )
+    assert "Traceback" not in result.stderr
+
+
+def test_a_full_disk_fails_that_format_and_leaves_no_half_file(tmp_path, monkeypatch):
+    real_replace = os.replace
+
+    def disk_full(src, dst):
+        if str(dst).endswith(".docx"):
+            raise OSError(errno.ENOSPC, "No space left on device")
+        real_replace(src, dst)
+
+    monkeypatch.setattr(build_module.os, "replace", disk_full)
+    source = FIXTURES / "knee-replacement.md"
+    result = build_leaflet(source, tmp_path, ["docx", "print"], load_settings(), TODAY)
+    assert result.problems == [f"{source}: docx: cannot write to {tmp_path} (No space left on device); free some space or choose another --out"]
+    assert (tmp_path / "knee-replacement" / "knee-replacement.print.pdf").is_file()
+    assert sorted(p.name for p in (tmp_path / "knee-replacement").iterdir()) == ["knee-replacement.print.pdf"]
+
+
+def test_leftover_temporary_files_are_cleaned_by_the_next_build(tmp_path):
+    out = tmp_path / "out"
+    (out / "knee-replacement").mkdir(parents=True)
+    stale = out / "knee-replacement" / ".knee-replacement.docx.abc123.tmp"
+    stale.write_bytes(b"half a file")
+    result = run_cli("build", FIXTURES, "--out", out, "--formats", "docx")
+    assert result.returncode == 0, result.stderr
+    assert not stale.exists()
