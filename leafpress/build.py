@@ -11,6 +11,7 @@ import datetime as dt
 import json
 import logging
 import os
+import signal
 import tempfile
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ProcessPoolExecutor
@@ -175,10 +176,14 @@ def build(
                 on_result(result)
 
             if jobs > 1 and len(sources) > 1:
-                with ProcessPoolExecutor(max_workers=min(jobs, len(sources))) as pool:
+                with ProcessPoolExecutor(max_workers=min(jobs, len(sources)), initializer=_ignore_interrupts) as pool:
                     futures = [pool.submit(build_leaflet, s, out_dir, formats, settings, today) for s in sources]
-                    for future in futures:
-                        finished(future.result())
+                    try:
+                        for future in futures:
+                            finished(future.result())
+                    except BaseException:  # Ctrl-C: let running leaflets finish, start no more
+                        pool.shutdown(cancel_futures=True)
+                        raise
             else:
                 for source in sources:
                     finished(build_leaflet(source, out_dir, formats, settings, today))
@@ -186,6 +191,11 @@ def build(
     except OSError as err:
         raise OutputError(f"{out_dir}: cannot write the output folder ({err.strerror or err}); choose another --out or free some space") from err
     return BuildReport(results, manifest)
+
+
+def _ignore_interrupts() -> None:
+    """Workers leave Ctrl-C to the main process, which stops the build cleanly."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 def _remove_stale_temporaries(out_dir: Path) -> None:

@@ -81,6 +81,23 @@ def test_a_build_killed_midway_leaves_whole_files_and_the_next_build_repairs_it(
     assert len(entries) == 6 and all(all(entry["outputs"].values()) for entry in entries)
 
 
+def test_ctrl_c_stops_the_build_cleanly(tmp_path):
+    library = make_library(tmp_path / "src", 4)
+    out = tmp_path / "out"
+    command = [sys.executable, str(ROOT / "generate.py"), "build", str(library), "--out", str(out), "--jobs", "2"]
+    process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and not list(out.glob("*/*.pdf")):
+        time.sleep(0.05)
+    os.killpg(process.pid, signal.SIGINT)  # what the terminal sends on Ctrl-C
+    _, stderr = process.communicate(timeout=300)
+    assert process.returncode == 130, stderr
+    assert "interrupted: files already written are whole; run the same command again to finish" in stderr
+    assert "Traceback" not in stderr
+    assert len(list(out.glob("*/*.mp3"))) < 4, "the build went on after Ctrl-C"
+    assert_output_consistent(out)
+
+
 def test_two_builds_at_once_take_turns(tmp_path):
     library = make_library(tmp_path / "src", 3)
     out = tmp_path / "out"
