@@ -121,3 +121,70 @@ def test_pdfua_checker_finds_no_errors(built, key):
         result = subprocess.run([str(Path(sys.executable).parent / "pdfua"), "check", "--min-severity", "error", str(path)],
                                 capture_output=True, text=True)
         assert result.returncode == 0, result.stdout
+
+
+def _text_lines(path: Path):
+    """(page number, font size, baseline y, text) for every text line, top to bottom."""
+    from pdfminer.high_level import extract_pages
+    from pdfminer.layout import LTChar, LTTextContainer, LTTextLine
+
+    for number, page in enumerate(extract_pages(path), start=1):
+        for element in page:
+            if not isinstance(element, LTTextContainer):
+                continue
+            for line in element:
+                if isinstance(line, LTTextLine):
+                    chars = [c for c in line if isinstance(c, LTChar) and c.get_text().strip()]
+                    if chars:
+                        yield number, max(c.size for c in chars), line.y0, line.get_text().strip()
+
+
+@pytest.fixture(scope="module")
+def long_leaflet(tmp_path_factory) -> dict:
+    """A leaflet long enough to break across pages: many sections and a long table."""
+    folder = tmp_path_factory.mktemp("long")
+    sections = "\n".join(
+        f"## Section {n}\n\n" + " ".join(["This sentence fills the page with ordinary words."] * (3 + n % 7)) + "\n"
+        for n in range(1, 31)
+    )
+    rows = "\n".join(f"| Medicine {n} | {n} mg | {n % 4 + 1} times a day |" for n in range(1, 61))
+    source = folder / "long-leaflet.md"
+    source.write_text(
+        "---\ntitle: A long leaflet\nresource_number: 77/VER1\nlast_reviewed: 2025-01\nnext_review: 2027-01\n---\n\n"
+        f"{sections}\n## Medicines\n\n| Name | Dose | When |\n|---|---|---|\n{rows}\n",
+        encoding="utf-8",
+    )
+    leaflet, settings = read_leaflet(source), load_settings()
+    paths = {}
+    for variant in ("print", "large-print"):
+        paths[variant] = folder / f"{variant}.pdf"
+        write_pdf(leaflet, settings, variant, paths[variant])
+    return paths
+
+
+@pytest.mark.parametrize("variant", ["print", "large-print"])
+def test_table_header_repeats_on_every_page_the_table_spans(long_leaflet, variant):
+    lines = list(_text_lines(long_leaflet[variant]))
+    pages_with_rows = {page for page, _, _, text in lines if text.startswith("Medicine ")}
+    assert len(pages_with_rows) >= 2
+    for page in pages_with_rows:
+        assert any(text.startswith("Name") for p, _, _, text in lines if p == page), f"page {page} has rows but no header"
+
+
+@pytest.mark.parametrize("variant", ["print", "large-print"])
+def test_no_heading_is_left_alone_at_a_page_foot(long_leaflet, variant):
+    by_page: dict[int, list] = {}
+    for page, size, y, text in _text_lines(long_leaflet[variant]):
+        by_page.setdefault(page, []).append((y, size, text))
+    body_size = 18 if variant == "large-print" else 12
+    for page, lines in by_page.items():
+        content = [line for line in lines if not line[2].startswith(("Resource number", "Last reviewed", "Next review", "Page "))]
+        lowest = min(content)  # the last line of body text on the page
+        assert lowest[1] <= body_size + 0.5, f"page {page} ends with the heading {lowest[2]!r}"
+
+
+def test_large_print_line_spacing_is_at_least_one_and_a_half(long_leaflet):
+    lines = [line for line in _text_lines(long_leaflet["large-print"]) if line[3].startswith("This sentence") or "ordinary" in line[3]]
+    gaps = [a[2] - b[2] for a, b in zip(lines, lines[1:], strict=False) if a[0] == b[0] and 0 < a[2] - b[2] < 40]
+    assert gaps
+    assert min(gaps) >= 1.5 * 18 - 0.5
