@@ -111,6 +111,7 @@ def _main(argv: Sequence[str] | None) -> int:
 
 def _build(args, sources, settings, today: dt.date) -> int:
     from .build import UsageError, build, default_jobs, parse_formats
+    from .model import review_status
     from .progress import Progress
 
     formats = parse_formats(args.formats)
@@ -127,7 +128,7 @@ def _build(args, sources, settings, today: dt.date) -> int:
 
         result = build(sources, args.out, formats, settings, today, jobs=jobs, on_result=report, on_wait=progress.write)
     failed = len(result.failed)
-    overdue = [r for r in result.results if r.leaflet and any("overdue" in w for w in r.warnings)]
+    overdue = [r for r in result.results if r.leaflet and review_status(r.leaflet.meta.next_review, today) == "overdue"]
     built = len(result.results) - failed
     print(f"Built {built} of {len(result.results)} leaflet{'s' if len(result.results) != 1 else ''} "
           f"({', '.join(formats)}) into {_shown(args.out)}; manifest: {_shown(result.manifest)}")
