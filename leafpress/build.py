@@ -26,7 +26,7 @@ from .settings import Settings
 log = logging.getLogger(__name__)
 
 MANIFEST_NAME = "manifest.json"
-OUTPUT_KEYS = ("print", "large_print", "docx", "audio", "audio_script")
+OUTPUT_KEYS = ("print", "large_print", "docx", "audio", "audio_script", "translation_brief", "xliff")
 
 
 class UsageError(Exception):

@@ -290,7 +290,7 @@ def test_manifest_lists_every_leaflet_with_relative_paths_that_exist(built):
     for entry in entries:
         assert set(entry) == {"slug", "source", "title", "language", "resource_number", "last_reviewed",
                               "next_review", "review_status", "outputs"}
-        assert set(entry["outputs"]) == {"print", "large_print", "docx", "audio", "audio_script"}
+        assert set(entry["outputs"]) == {"print", "large_print", "docx", "audio", "audio_script", "translation_brief", "xliff"}
         for relative in entry["outputs"].values():
             assert not Path(relative).is_absolute()
             assert (out / relative).is_file()
