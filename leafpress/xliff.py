@@ -27,8 +27,19 @@ def xliff_document(leaflet: Leaflet, original: str) -> bytes:
         unit = ET.SubElement(file, _tag("unit"), {"id": f"u{number}", "name": segment.style})
         source = ET.SubElement(ET.SubElement(unit, _tag("segment")), _tag("source"))
         _Inlines(pattern).write(source, segment.inlines)
-    ET.indent(root)
+    _indent(root)
     return ET.tostring(root, encoding="utf-8", xml_declaration=True) + b"\n"
+
+
+def _indent(element: ET.Element, level: int = 0) -> None:
+    """One element a line, two spaces a level, leaving the text of ``<source>`` and ``<note>`` exactly as it is."""
+    if element.tag in (_tag("source"), _tag("note")) or not len(element):
+        return
+    element.text = "\n" + "  " * (level + 1)
+    for child in element:
+        _indent(child, level + 1)
+        child.tail = "\n" + "  " * (level + 1)
+    element[-1].tail = "\n" + "  " * level
 
 
 def _tag(name: str) -> str:
