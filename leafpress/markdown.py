@@ -72,7 +72,7 @@ def _block(block: Block, folder: Path, alternate: bool) -> str:
         return _table(block)
     if isinstance(block, Image):
         target = Path(os.path.relpath(block.path, folder)).as_posix()
-        return f"![{_escape(block.alt)}]({_destination(target)})"
+        return f"![{block.alt}]({_destination(target)})"  # the reader takes alt text as written, escapes included
     raise TypeError(f"no Markdown for {type(block).__name__}")
 
 

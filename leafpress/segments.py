@@ -136,7 +136,8 @@ def _map_list(block: ListBlock, visit: Visit, depth: int) -> ListBlock:
 
 def _map_table(table: Table, visit: Visit) -> Table:
     def row(cells: tuple[tuple[Inline, ...], ...], index: int, style: str) -> tuple[tuple[Inline, ...], ...]:
-        return tuple(visit(Segment(style, cell, table.line, table, cell=(index, column))) for column, cell in enumerate(cells))
+        line = table.line + (index + 1 if index else 0)  # one source line a row, after the header and its --- line
+        return tuple(visit(Segment(style, cell, line, table, cell=(index, column))) for column, cell in enumerate(cells))
 
     header = row(table.header, 0, TABLE_HEADING_STYLE)
     rows = tuple(row(cells, index, TABLE_TEXT_STYLE) for index, cells in enumerate(table.rows, start=1))

@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import re
 import zipfile
+import zlib
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
@@ -109,7 +110,7 @@ def check_archive(path: Path) -> None:
             for member in members:
                 if member.filename.lower().endswith(XML_SUFFIXES):
                     _check_xml(path, member.filename, archive.read(member))
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, OSError) as err:
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, zlib.error, EOFError, OSError) as err:
         raise TranslationError(f"{path}: the file is damaged ({err}); ask for it again") from None
 
 
@@ -418,7 +419,7 @@ def _check_protected(path: Path, source: Leaflet, expected: list[Segment], found
     warnings = []
     for number, (want, got) in enumerate(zip(expected, found, strict=True), start=1):
         for piece in protected_texts(want.inlines, pattern):
-            if piece in got.text:
+            if re.search(rf"(?<!\w){re.escape(piece)}(?!\w)", got.text):
                 continue
             if piece in source.meta.do_not_translate:
                 warnings.append(f"{path}: warning: paragraph {number} ({_quote(got.text)}) no longer contains '{piece}', a do_not_translate term")
@@ -477,7 +478,7 @@ def _check_reads_back(path: Path, translated: Leaflet, text: str) -> None:
         near = f" near {_quote(_block_text(mismatch))}" if mismatch is not None else ""
         raise TranslationError(
             f"{path}: the translation cannot be written as Markdown that reads back the same{near}; "
-            "check the bold text there starts and ends with a letter, or report it"
+            "where bold text there begins or ends with a punctuation mark, put a space outside it, or report it"
         )
 
 
@@ -527,5 +528,5 @@ def _place(style: str, cell: tuple[int, int, int] | None) -> str:
 
 
 def _quote(text: str, limit: int = 40) -> str:
-    return f'"{text[:limit]}…"' if len(text) > limit else f'"{text}"'
+    return f'"{text[:limit].rstrip()}…"' if len(text) > limit else f'"{text}"'
 
