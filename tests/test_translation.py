@@ -97,6 +97,15 @@ def edited(path: Path, target: Path, edit) -> Path:
     return target
 
 
+def refused(path: Path, src: Path, language: str | None = "pl") -> str:
+    """The one-line reason the import refuses ``path``, without the path it starts with."""
+    with pytest.raises(TranslationError) as caught:
+        import_translation(path, src, language)
+    message = str(caught.value)
+    assert message.startswith(f"{path}: ") and "\n" not in message
+    return message.removeprefix(f"{path}: ")
+
+
 # -- round trip ---------------------------------------------------------------------------
 
 
@@ -166,10 +175,8 @@ def test_bold_that_markdown_cannot_close_is_a_clear_error(src, tmp_path):
         runs[1].text, runs[2].text = "(po)", "operacji."
 
     path = edited(make_docx(src / f"{KNEE_NAME}.md", tmp_path), tmp_path / "glued.docx", glue)
-    with pytest.raises(TranslationError) as caught:
-        import_translation(path, src, "pl")
-    assert str(caught.value) == (
-        f"{path}: the translation cannot be written as Markdown that reads back the same near \"This leaflet explains what happens (po)o…\"; "
+    assert refused(path, src) == (
+        "the translation cannot be written as Markdown that reads back the same near \"This leaflet explains what happens (po)o…\"; "
         "where bold text there begins or ends with a punctuation mark, put a space outside it, or report it"
     )
     assert not (src / f"{KNEE_NAME}.pl.md").exists()
@@ -207,9 +214,7 @@ def test_language_comes_from_the_file_when_not_given(src, tmp_path):
 )
 def test_unusable_languages_are_refused(src, tmp_path, lang, message):
     sent = make_docx(src / f"{KNEE_NAME}.md", tmp_path)
-    with pytest.raises(TranslationError) as caught:
-        import_translation(sent, src, lang)
-    assert str(caught.value) == f"{sent}: {message}"
+    assert refused(sent, src, lang) == message
 
 
 # -- matching the source ------------------------------------------------------------------
@@ -218,10 +223,8 @@ def test_unusable_languages_are_refused(src, tmp_path, lang, message):
 def test_a_file_leafpress_did_not_make_is_refused(src, tmp_path):
     path = tmp_path / "other.docx"
     docx.Document().save(path)
-    with pytest.raises(TranslationError) as caught:
-        import_translation(path, src, "pl")
-    assert str(caught.value) == (
-        f"{path}: has no resource_number property, so it is not a Word file leafpress made; "
+    assert refused(path, src) == (
+        "has no resource_number property, so it is not a Word file leafpress made; "
         "import the translation of the .docx from output/, with its file properties kept"
     )
 
@@ -230,10 +233,8 @@ def test_a_file_whose_resource_number_matches_no_source_is_refused(src, tmp_path
     sent = make_docx(src / f"{KNEE_NAME}.md", tmp_path)
     custom = zipfile.ZipFile(sent).read("docProps/custom.xml").replace(b"1234/VER1", b"5555/VER9")
     path = rezip(sent, tmp_path / "unknown.docx", {"docProps/custom.xml": custom})
-    with pytest.raises(TranslationError) as caught:
-        import_translation(path, src, "pl")
-    assert str(caught.value) == (
-        f"{path}: no source in {src} has resource number 5555/VER9, the Word file's; "
+    assert refused(path, src) == (
+        f"no source in {src} has resource number 5555/VER9, the Word file's; "
         "import it into the project it was made from, or give that source folder with --sources DIR"
     )
 
@@ -243,10 +244,8 @@ def test_a_source_changed_since_the_file_was_made_is_refused_unless_accepted(src
     sent = make_docx(source, tmp_path)
     source.write_text(source.read_text(encoding="utf-8").replace("2 or 3 nights", "3 or 4 nights"), encoding="utf-8")
     changed = f"{source} has changed since {sent.name} was made from it (the checksums differ)"
-    with pytest.raises(TranslationError) as caught:
-        import_translation(sent, src, "pl")
-    assert str(caught.value) == (
-        f"{sent}: {changed}; send the translators the new Word file (generate.py build {source} --formats docx) "
+    assert refused(sent, src) == (
+        f"{changed}; send the translators the new Word file (generate.py build {source} --formats docx) "
         "or, if the changes do not matter, import with --accept-changed-source and have the changed parts translated"
     )
     result = import_translation(sent, src, "pl", accept_changed_source=True)
@@ -302,9 +301,7 @@ def empty_heading(document) -> None:
 def test_a_file_whose_structure_no_longer_matches_is_refused(src, tmp_path, edit, message):
     source = src / f"{KNEE_NAME}.md"
     path = edited(make_docx(source, tmp_path), tmp_path / "returned.docx", edit)
-    with pytest.raises(TranslationError) as caught:
-        import_translation(path, src, "pl")
-    assert str(caught.value) == f"{path}: " + message.format(source=source)
+    assert refused(path, src) == message.format(source=source)
     assert not (src / f"{KNEE_NAME}.pl.md").exists()
 
 
@@ -315,10 +312,8 @@ def test_a_table_cell_moved_is_refused(src, tmp_path):
 
     source = src / f"{KNEE_NAME}.md"
     path = edited(make_docx(source, tmp_path), tmp_path / "returned.docx", swap)
-    with pytest.raises(TranslationError) as caught:
-        import_translation(path, src, "pl")
-    assert str(caught.value) == (
-        f"{path}: paragraph 20 (\"Dalteparin\") is styled 'Table Text' in table 1, row 3, column 1 where the source has "
+    assert refused(path, src) == (
+        f"paragraph 20 (\"Dalteparin\") is styled 'Table Text' in table 1, row 3, column 1 where the source has "
         f"styled 'Table Text' in table 1, row 2, column 3 ({source}:30: \"4 times a day\"); {RULE}"
     )
 
@@ -347,10 +342,6 @@ def no_python_docx(monkeypatch):
     monkeypatch.setattr(docx, "Document", refuse)
 
 
-def refused(path: Path, src: Path) -> str:
-    with pytest.raises(TranslationError) as caught:
-        import_translation(path, src, "pl")
-    return str(caught.value).removeprefix(f"{path}: ")
 
 
 BILLION_LAUGHS = (b'<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol"><!ENTITY lol2 "&lol;&lol;&lol;&lol;">]>'
