@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
 import shutil
 import subprocess
 import zipfile
@@ -154,6 +155,20 @@ def test_an_untranslated_file_imports_as_exactly_its_source(src, tmp_path, name)
     assert result.path == src / f"{name}.pl.md" and not result.replaced and result.warnings == []
     assert without_lines(imported) == without_lines(source)
     assert imported.meta == dataclasses.replace(source.meta, language="pl")
+
+
+@pytest.mark.slow
+def test_a_file_saved_again_by_libreoffice_still_imports_as_its_source(src, tmp_path):
+    sent = make_docx(src / "poem-achalasia.md", tmp_path / "sent")
+    resaved = tmp_path / "resaved"
+    subprocess.run(
+        ["soffice", f"-env:UserInstallation=file://{tmp_path}/profile", "--headless", "--convert-to", "docx:MS Word 2007 XML",
+         "--outdir", str(resaved), str(sent)],
+        capture_output=True, timeout=300, check=True, env={**os.environ, "HOME": str(tmp_path)},
+    )
+    imported = read_leaflet(import_translation(resaved / sent.name, src, "pl").path)
+    source = read_leaflet(src / "poem-achalasia.md")
+    assert without_lines(imported) == without_lines(source)
 
 
 def test_text_that_looks_like_markdown_stays_text(src, tmp_path):
