@@ -4,8 +4,9 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 # espeak-ng: the speech engine pyttsx3 drives; pango/harfbuzz: WeasyPrint's text layout;
-# poppler-utils: pdftotext/pdftoppm for the tests and page previews.
-SYSTEM_PACKAGES := espeak-ng libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 poppler-utils
+# poppler-utils: pdftotext/pdftoppm for the tests and page previews; libreoffice-writer-nogui: the
+# test that LibreOffice opens the Word file cleanly.
+SYSTEM_PACKAGES := espeak-ng libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 poppler-utils libreoffice-writer-nogui
 
 .DEFAULT_GOAL := all
 .PHONY: all system venv build check reviews preview test lint clean

@@ -13,8 +13,8 @@ import logging
 import os
 import signal
 import tempfile
-from collections.abc import Callable, Iterable, Sequence
-from concurrent.futures import ProcessPoolExecutor
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -28,7 +28,7 @@ from .settings import Settings
 log = logging.getLogger(__name__)
 
 MANIFEST_NAME = "manifest.json"
-OUTPUT_KEYS = ("print", "large_print", "docx", "audio", "audio_script")
+OUTPUT_KEYS = ("print", "large_print", "docx", "audio", "audio_script", "translation_brief", "xliff")
 
 
 class UsageError(Exception):
@@ -176,14 +176,8 @@ def build(
                 on_result(result)
 
             if jobs > 1 and len(sources) > 1:
-                with ProcessPoolExecutor(max_workers=min(jobs, len(sources)), initializer=_ignore_interrupts) as pool:
-                    futures = [pool.submit(build_leaflet, s, out_dir, formats, settings, today) for s in sources]
-                    try:
-                        for future in futures:
-                            finished(future.result())
-                    except BaseException:  # Ctrl-C: let running leaflets finish, start no more
-                        pool.shutdown(cancel_futures=True)
-                        raise
+                for result in _in_parallel(build_leaflet, [(s, out_dir, formats, settings, today) for s in sources], jobs):
+                    finished(result)
             else:
                 for source in sources:
                     finished(build_leaflet(source, out_dir, formats, settings, today))
@@ -191,6 +185,23 @@ def build(
     except OSError as err:
         raise OutputError(f"{out_dir}: cannot write the output folder ({err.strerror or err}); choose another --out or free some space") from err
     return BuildReport(results, manifest)
+
+
+def _in_parallel(function: Callable, argument_lists: Sequence[tuple], jobs: int) -> Iterator:
+    """Run ``function`` over the argument lists in worker processes, yielding results as they finish.
+
+    At most ``jobs`` calls are handed out at a time, so Ctrl-C lets the running ones
+    finish and starts no more (a pool's own queue would already hold further work).
+    """
+    waiting = list(reversed(argument_lists))
+    with ProcessPoolExecutor(max_workers=min(jobs, len(argument_lists)), initializer=_ignore_interrupts) as pool:
+        running = set()
+        while waiting or running:
+            while waiting and len(running) < jobs:
+                running.add(pool.submit(function, *waiting.pop()))
+            done, running = wait(running, return_when=FIRST_COMPLETED)
+            for future in done:
+                yield future.result()
 
 
 def _ignore_interrupts() -> None:

@@ -64,6 +64,15 @@ def make_parser() -> argparse.ArgumentParser:
     common(preview)
     preview.add_argument("--out", type=Path, default=DEFAULT_OUT, metavar="DIR", help="output folder (default: output/)")
     preview.add_argument("--dpi", type=int, default=50, help="resolution of the thumbnails (default: 50)")
+
+    translation = commands.add_parser("import-translation", help="turn a translated .docx into source/<slug>.<lang>.md")
+    translation.add_argument("docx", type=Path, metavar="FILE.docx", help="the translated Word file")
+    translation.add_argument("--lang", default=None, metavar="LANG",
+                             help="the translation's language, e.g. pl (default: the language set in the file)")
+    translation.add_argument("--sources", type=Path, default=DEFAULT_SOURCE, metavar="DIR",
+                             help="where the leaflet's source is (default: source/)")
+    translation.add_argument("--accept-changed-source", action="store_true",
+                             help="import even though the source changed after the Word file was made")
     return parser
 
 
@@ -86,6 +95,8 @@ def _main(argv: Sequence[str] | None) -> int:
     from .errors import InputError, OutputError
     from .settings import load_settings
 
+    if args.command == "import-translation":
+        return _import_translation(args)
     today = args.today or dt.date.today()
     try:
         sources = find_sources(args.paths or [DEFAULT_SOURCE])
@@ -198,6 +209,26 @@ def _preview(args, sources) -> int:
             continue
         print(f"{leaflet.source}: {len(images)} page images in {_shown(images[0].parent)}")
     return 1 if failed else 0
+
+
+def _import_translation(args) -> int:
+    from .errors import InputError
+    from .translation import TranslationError, import_translation
+
+    try:
+        result = import_translation(args.docx, args.sources, args.lang, args.accept_changed_source)
+    except TranslationError as err:
+        print(err, file=sys.stderr)
+        return 1
+    except InputError as err:
+        for problem in err.problems:
+            print(problem, file=sys.stderr)
+        return 1
+    for warning in result.warnings:
+        print(warning, file=sys.stderr)
+    print(f"{'Replaced' if result.replaced else 'Wrote'} {_shown(result.path)} ({result.language}), the translation of {_shown(result.source)}; "
+          f"build it with: generate.py build {_shown(result.path)}")
+    return 0
 
 
 def _shown(path: Path) -> str:

@@ -69,6 +69,7 @@ class Meta:
     language: str = "en-GB"
     subtitle: str | None = None
     department: str | None = None
+    do_not_translate: tuple[str, ...] = ()  # terms translators must leave as they are
 
     @property
     def stamp(self) -> str:

@@ -43,7 +43,7 @@ IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg"}
 LINK_SCHEMES = ("https://", "http://", "mailto:", "tel:")
 
 REQUIRED_KEYS = ("title", "resource_number", "last_reviewed", "next_review")
-OPTIONAL_KEYS = ("subtitle", "language", "department")
+OPTIONAL_KEYS = ("subtitle", "language", "department", "do_not_translate")
 SLUG_RE = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
 LANGUAGE_RE = re.compile(r"[A-Za-z]{2,3}(?:-[A-Za-z0-9]{2,8})*")
 SOURCE_NAME_RE = re.compile(rf"(?P<slug>[^.]+)(?:\.(?P<lang>{LANGUAGE_RE.pattern}))?\.md")
@@ -70,8 +70,14 @@ def slug_and_language(path: Path) -> tuple[str, str | None]:
 def read_leaflet(path: Path) -> Leaflet:
     """Read and validate one source file; raises InputError listing every problem found."""
     path = Path(path)
+    slug_and_language(path)
+    return leaflet_from_bytes(path, path.read_bytes())
+
+
+def leaflet_from_bytes(path: Path, raw: bytes) -> Leaflet:
+    """Read and validate a source's bytes as if they were the file at ``path`` (its name gives
+    the slug and language, its folder the images); raises InputError listing every problem."""
     slug, file_language = slug_and_language(path)
-    raw = path.read_bytes()
     if len(raw) > MAX_SOURCE_BYTES:
         raise InputError.at(
             path, 1, f"the file is {len(raw):,} bytes, over the {MAX_SOURCE_BYTES:,}-byte limit; split it into smaller leaflets"
@@ -173,12 +179,25 @@ def _read_meta(path: Path, front: str, first_line: int, file_language: str | Non
             problem(key, f"'{key}: {value}' is not a date; {DATE_HELP}")
         return parsed
 
+    def terms_value(key: str) -> tuple[str, ...]:
+        value = data.get(key)
+        if value is None:
+            return ()
+        if not isinstance(value, list) or not all(isinstance(t, (str, int, float)) and not isinstance(t, bool) for t in value):
+            problem(key, f"'{key}' must be a list of terms, one '  - term' line each")
+            return ()
+        terms = tuple(dict.fromkeys(str(t).strip() for t in value))
+        if "" in terms:
+            problem(key, f"'{key}' has an empty term; delete the empty '-' line")
+        return tuple(t for t in terms if t)
+
     title = text_value("title")
     subtitle = text_value("subtitle")
     department = text_value("department")
     resource_number = text_value("resource_number")
     last_reviewed = date_value("last_reviewed")
     next_review = date_value("next_review")
+    do_not_translate = terms_value("do_not_translate")
     if last_reviewed and next_review and next_review.first_day <= last_reviewed.deadline:
         problem(
             "next_review",
@@ -201,6 +220,7 @@ def _read_meta(path: Path, front: str, first_line: int, file_language: str | Non
         language=language,
         subtitle=subtitle,
         department=department,
+        do_not_translate=do_not_translate,
     )
     return meta, key_lines
 

@@ -66,6 +66,7 @@ class PageOptions:
 class DocxOptions:
     font: str = "Arial"
     body_size: float = 12
+    do_not_translate_style: str = "DoNotTranslate"  # the character style translation tools lock
 
 
 @dataclass(frozen=True)
@@ -198,6 +199,9 @@ class _SettingsReader:
             self.problem("large_print.line_height", "large_print.line_height must be at least 1.5 (RNIB Clear Print)")
         if settings.print.body_size < 12:
             self.problem("print.body_size", "print.body_size must be at least 12 pt (RNIB Clear Print)")
+        if not re.fullmatch(r"[A-Za-z][A-Za-z0-9_]*", settings.docx.do_not_translate_style):
+            self.problem("docx.do_not_translate_style", "docx.do_not_translate_style must be one word of letters, digits and '_', "
+                         "as translation tools match it exactly: DoNotTranslate, tw4winInternal or NOTRANSLATE")
         if settings.organisation.logo and not (settings.layouts_dir / settings.organisation.logo).is_file():
             self.problem("organisation.logo", f"logo '{settings.organisation.logo}' not found in {settings.layouts_dir}")
 

@@ -74,7 +74,8 @@ def test_missing_required_key(tmp_path, key):
 def test_unknown_key_is_reported_at_its_line(tmp_path):
     path = write_leaflet(tmp_path, "leaflet.md", front=front_with("title: Test leaflet\n", "title: Test leaflet\ndepartmnet: Cardiology\n"))
     assert problems(path) == [
-        f"{path}:3: unknown key 'departmnet'; the keys are title, resource_number, last_reviewed, next_review, subtitle, language, department"
+        f"{path}:3: unknown key 'departmnet'; the keys are title, resource_number, last_reviewed, next_review, "
+        "subtitle, language, department, do_not_translate"
     ]
 
 

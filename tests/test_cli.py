@@ -189,7 +189,9 @@ def test_build_only_docx(tmp_path):
     result = run_cli("build", src, "--out", out, "--formats", "docx", "--today", NO_REVIEW_WARNINGS)
     assert result.returncode == 0, result.stderr
     no_traceback(result)
-    assert sorted(p.relative_to(out).as_posix() for p in out.rglob("*")) == [".build.lock", "good", "good/good.docx", "manifest.json"]
+    assert sorted(p.relative_to(out).as_posix() for p in out.rglob("*")) == [
+        ".build.lock", "good", "good/good.docx", "good/good.translation-brief.txt", "good/good.xlf", "manifest.json"
+    ]
     assert zipfile.is_zipfile(out / "good" / "good.docx")
     assert manifest(out) == {
         "leaflets": [
@@ -202,7 +204,8 @@ def test_build_only_docx(tmp_path):
                 "last_reviewed": "2022-06",
                 "next_review": "2025-06",
                 "review_status": "ok",
-                "outputs": {"print": None, "large_print": None, "docx": "good/good.docx", "audio": None, "audio_script": None},
+                "outputs": {"print": None, "large_print": None, "docx": "good/good.docx", "audio": None, "audio_script": None,
+                            "translation_brief": "good/good.translation-brief.txt", "xliff": "good/good.xlf"},
             }
         ]
     }
@@ -259,7 +262,8 @@ def test_build_audio_keeps_stdout_clean(tmp_path):
     assert (out / "good" / "good.mp3").stat().st_size > 1000
     assert "About this leaflet" in (out / "good" / "good.audio.txt").read_text(encoding="utf-8")
     outputs = manifest(out)["leaflets"][0]["outputs"]
-    assert outputs == {"print": None, "large_print": None, "docx": None, "audio": "good/good.mp3", "audio_script": "good/good.audio.txt"}
+    assert outputs == {"print": None, "large_print": None, "docx": None, "audio": "good/good.mp3", "audio_script": "good/good.audio.txt",
+                       "translation_brief": None, "xliff": None}
 
 
 # reviews ----------------------------------------------------------------------------

@@ -81,11 +81,17 @@ def test_a_build_killed_midway_leaves_whole_files_and_the_next_build_repairs_it(
     assert len(entries) == 6 and all(all(entry["outputs"].values()) for entry in entries)
 
 
+def _default_sigint() -> None:
+    """A build started from a background job inherits an ignored SIGINT; a terminal's build does not."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def test_ctrl_c_stops_the_build_cleanly(tmp_path):
     library = make_library(tmp_path / "src", 4)
     out = tmp_path / "out"
     command = [sys.executable, str(ROOT / "generate.py"), "build", str(library), "--out", str(out), "--jobs", "2"]
-    process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True,
+                               preexec_fn=_default_sigint)
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline and not list(out.glob("*/*.pdf")):
         time.sleep(0.05)

@@ -110,4 +110,5 @@ def test_any_valid_source_builds_every_format_but_audio(tmp_path, body):
         assert result.problems and all(LINE.match(p) for p in result.problems)
     else:
         assert result.problems == []
-        assert sorted(p.name for p in (out / "fuzz").iterdir()) == ["fuzz.docx", "fuzz.large-print.pdf", "fuzz.print.pdf"]
+        assert sorted(p.name for p in (out / "fuzz").iterdir()) == [
+            "fuzz.docx", "fuzz.large-print.pdf", "fuzz.print.pdf", "fuzz.translation-brief.txt", "fuzz.xlf"]

@@ -1,15 +1,13 @@
-"""Every output read back from the files themselves: PDF text, fonts and metadata; Word
-styles and properties; MP3 duration, tags and chapters; the manifest."""
+"""Every output read back from the files themselves: PDF text, fonts and metadata; MP3 duration,
+tags and chapters; the manifest. The Word file has its own tests in test_docx.py."""
 
 from __future__ import annotations
 
 import re
 import subprocess
-import zipfile
 from collections import Counter
 from pathlib import Path
 
-import docx
 import pytest
 from mutagen.id3 import ID3
 from mutagen.mp3 import MP3
@@ -146,71 +144,6 @@ def test_fonts_come_from_the_project_not_the_machine(built):
     assert (ROOT / "fonts" / "noto-sans" / "OFL.txt").is_file()
 
 
-# -- Word ----------------------------------------------------------------------
-
-
-def test_docx_uses_word_styles_for_structure(built):
-    document = docx.Document(output_file(built, "knee-replacement", "docx"))
-    styled = [(p.style.name, p.text) for p in document.paragraphs]
-    assert styled[0] == ("Title", "Knee replacement & recovery")
-    assert styled[1] == ("Subtitle", "What to expect after your operation")
-    assert ("Heading 1", "Going home") in styled
-    assert ("Heading 1", "Your medicines") in styled
-    assert ("Heading 2", "If you feel unwell") in styled
-    assert ("List Bullet", "a physiotherapist shows you exercises") in styled
-    assert ("List Bullet 2", "bend your knee 10 times") in styled
-    assert ("List Number 2", "paracetamol 500mg") in styled
-    assert ("List Number", "Walk a little every hour.") in styled
-    assert ("Callout", "If you have chest pain or difficulty breathing, call 999 at once.") in styled
-
-
-def test_docx_sections_follow_the_source_order(built):
-    document = docx.Document(output_file(built, "poem-achalasia", "docx"))
-    heading_styles = {"Heading 1": 2, "Heading 2": 3}
-    found = [(heading_styles[p.style.name], p.text) for p in document.paragraphs if p.style.name in heading_styles]
-    assert found == [(h.level, h.text) for h in headings("poem-achalasia")]
-
-
-def test_docx_tables_are_word_tables_with_a_repeating_header(built):
-    document = docx.Document(output_file(built, "knee-replacement", "docx"))
-    (table,) = document.tables
-    rows = [[cell.text for cell in row.cells] for row in table.rows]
-    assert rows == [["Medicine", "Dose", "When"], ["Paracetamol", "1g", "4 times a day"], ["Dalteparin", "5000 units", "6pm"]]
-    assert table.rows[0]._tr.trPr.xpath("./w:tblHeader")
-
-
-def test_docx_has_no_direct_formatting_or_text_boxes(built):
-    path = output_file(built, "knee-replacement", "docx")
-    document = docx.Document(path)
-    runs = [run for p in document.paragraphs for run in p.runs]
-    assert runs
-    for run in runs:
-        assert run.bold is None and run.italic is None and run.font.size is None, run.text
-    assert any(run.style.name == "Strong" and run.text == "after" for run in runs)
-    xml = zipfile.ZipFile(path).read("word/document.xml").decode()
-    assert "txbxContent" not in xml and "<w:tab/>" not in xml and "<w:br/>" not in xml
-
-
-def test_docx_stamp_in_footer_and_properties_carry_the_resource_number(built):
-    path = output_file(built, "poem-achalasia", "docx")
-    document = docx.Document(path)
-    footer = " ".join(p.text for p in document.sections[0].footer.paragraphs)
-    assert "Resource number: 4853/VER2 · Last reviewed: June 2022 · Next review: June 2025" in footer
-    props = document.core_properties
-    assert props.title == "POEM surgery for achalasia"
-    assert "4853/VER2" in props.subject and "POEM surgery for achalasia" in props.subject
-    assert "4853/VER2" in props.keywords
-    styles_xml = zipfile.ZipFile(path).read("word/styles.xml").decode()
-    assert 'w:lang w:val="en-GB"' in styles_xml
-
-
-def test_docx_numbered_lists_restart_at_their_own_start(built):
-    path = output_file(built, "knee-replacement", "docx")
-    numbering = zipfile.ZipFile(path).read("word/numbering.xml").decode()
-    assert '<w:startOverride w:val="5"/>' in numbering
-    assert '<w:startOverride w:val="1"/>' in numbering
-
-
 # -- Audio ---------------------------------------------------------------------
 
 
@@ -290,7 +223,7 @@ def test_manifest_lists_every_leaflet_with_relative_paths_that_exist(built):
     for entry in entries:
         assert set(entry) == {"slug", "source", "title", "language", "resource_number", "last_reviewed",
                               "next_review", "review_status", "outputs"}
-        assert set(entry["outputs"]) == {"print", "large_print", "docx", "audio", "audio_script"}
+        assert set(entry["outputs"]) == {"print", "large_print", "docx", "audio", "audio_script", "translation_brief", "xliff"}
         for relative in entry["outputs"].values():
             assert not Path(relative).is_absolute()
             assert (out / relative).is_file()

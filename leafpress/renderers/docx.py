@@ -1,7 +1,10 @@
-"""The Word file for translation services: formatting only through Word styles, no text boxes.
+"""The Word file for translation services, with its translation brief and XLIFF file beside it.
 
-Headings, lists, tables and callouts each map to a named style, bold to the ``Strong``
-character style, so translation tools segment the text cleanly and keep the structure.
+Every paragraph has a named style (``segments`` decides which) and every run at most a
+character style: ``Strong`` for bold, ``Hyperlink`` for link text and the do-not-translate
+style for phone numbers, addresses, the resource number and the source's listed terms.
+No direct formatting, text boxes, tabs or manual line breaks, so translation tools segment
+the text cleanly. Custom document properties tie a returned translation to its source.
 """
 
 from __future__ import annotations
@@ -9,21 +12,44 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping
 from pathlib import Path
+from xml.sax.saxutils import escape
 
-from ..model import Block, Bold, Callout, Heading, Image, Inline, Leaflet, Link, ListBlock, Paragraph, Table, Text, plain_text
+from .. import brief, xliff
+from ..model import Bold, Image, Inline, Leaflet, Link, ListBlock, Table, Text, plain_text
+from ..segments import (
+    CALLOUT_STYLE,
+    IMAGE_DESCRIPTION_STYLE,
+    TABLE_HEADING_STYLE,
+    TABLE_TEXT_STYLE,
+    Segment,
+    normalise_spaces,
+    protected_pattern,
+    segments,
+    split_protected,
+)
 from ..settings import Settings
 from .base import Renderer
 
-HEADING_STYLES = {2: "Heading 1", 3: "Heading 2"}
-CALLOUT_STYLE = "Callout"
-MAX_LIST_DEPTH = 3
+FIGURE_STYLE = "Figure"
 IMAGE_WIDTH_CM = 12
+CUSTOM_PROPERTIES_URI = "/docProps/custom.xml"
+CUSTOM_PROPERTIES_FMTID = "{D5CDD505-2E9C-101B-9397-08002B2CF9AE}"  # the id Word gives user-defined properties
+# Languages whose text Word reads through the East Asian or the complex-script (bidi) font slot.
+EAST_ASIAN_LANGUAGES = {"ja", "ko", "zh"}
+BIDI_LANGUAGES = {"ar", "fa", "he", "ps", "ur", "yi"}
 
 
-def _list_style(ordered: bool, depth: int) -> str:
-    base = "List Number" if ordered else "List Bullet"
-    depth = min(depth, MAX_LIST_DEPTH)
-    return base if depth == 1 else f"{base} {depth}"
+def custom_properties(leaflet: Leaflet) -> dict[str, str]:
+    """The properties that let a returned translation be matched to its source."""
+    meta = leaflet.meta
+    return {
+        "resource_number": meta.resource_number,
+        "last_reviewed": meta.last_reviewed.iso,
+        "next_review": meta.next_review.iso,
+        "source_language": meta.language,
+        "source_file": leaflet.source.name,
+        "source_checksum": f"sha256:{leaflet.checksum}",
+    }
 
 
 class _DocxWriter:
@@ -32,129 +58,103 @@ class _DocxWriter:
 
         self.leaflet = leaflet
         self.settings = settings
+        self.protected = protected_pattern(leaflet.meta)
+        self.do_not_translate = settings.docx.do_not_translate_style
         self.doc = docx.Document()
+        self.numbering: dict[int, int] = {}  # id() of an ordered ListBlock -> its numbering instance
         self._setup_styles()
 
     # -- styles ------------------------------------------------------------
 
     def _setup_styles(self) -> None:
         from docx.enum.style import WD_STYLE_TYPE
-        from docx.oxml import OxmlElement
-        from docx.oxml.ns import qn
         from docx.shared import Pt, RGBColor
 
         styles = self.doc.styles
         normal = styles["Normal"]
         normal.font.name = self.settings.docx.font
         normal.font.size = Pt(self.settings.docx.body_size)
-        # The language lives on the styles, so spell-checkers and translation tools know it.
-        rpr = normal.element.get_or_add_rPr()
-        lang = rpr.find(qn("w:lang"))
-        if lang is None:
-            lang = OxmlElement("w:lang")
-            rpr.append(lang)
-        lang.set(qn("w:val"), self.leaflet.meta.language)
+        self._set_language(styles.element.find(_qn("w:docDefaults")).find(_qn("w:rPrDefault")).find(_qn("w:rPr")))
+        self._set_language(normal.element.get_or_add_rPr())
         for name in ("Title", "Subtitle", "Heading 1", "Heading 2", "Heading 3"):
             styles[name].font.name = self.settings.docx.font
-        if CALLOUT_STYLE not in [s.name for s in styles]:
-            callout = styles.add_style(CALLOUT_STYLE, WD_STYLE_TYPE.PARAGRAPH)
-            callout.base_style = normal
-            callout.quick_style = True
-            callout.paragraph_format.left_indent = Pt(18)
-            callout.font.bold = True
-            callout.font.color.rgb = RGBColor.from_string(self.settings.colours.text.lstrip("#"))
-            ppr = callout.element.get_or_add_pPr()
-            borders = OxmlElement("w:pBdr")
-            left = OxmlElement("w:left")
-            for attr, value in (("val", "single"), ("sz", "24"), ("space", "8"),
-                                ("color", self.settings.colours.callout_border.lstrip("#"))):
-                left.set(qn(f"w:{attr}"), value)
-            borders.append(left)
-            ppr.append(borders)
-        if "Hyperlink" not in [s.name for s in styles]:
-            link = styles.add_style("Hyperlink", WD_STYLE_TYPE.CHARACTER)
-            link.font.underline = True
-            link.font.color.rgb = RGBColor.from_string(self.settings.colours.brand.lstrip("#"))
+
+        def paragraph_style(name: str):
+            style = styles.add_style(name, WD_STYLE_TYPE.PARAGRAPH)
+            style.base_style = normal
+            style.quick_style = True
+            return style
+
+        callout = paragraph_style(CALLOUT_STYLE)
+        callout.paragraph_format.left_indent = Pt(18)
+        callout.font.bold = True
+        callout.font.color.rgb = RGBColor.from_string(self.settings.colours.text.lstrip("#"))
+        border = _element("w:left", val="single", sz="24", space="8", color=self.settings.colours.callout_border.lstrip("#"))
+        borders = _element("w:pBdr")
+        borders.append(border)
+        callout.element.get_or_add_pPr().append(borders)
+
+        table_heading = paragraph_style(TABLE_HEADING_STYLE)
+        table_heading.font.bold = True
+        for style in (table_heading, paragraph_style(TABLE_TEXT_STYLE)):
+            style.paragraph_format.space_after = Pt(0)
+        paragraph_style(FIGURE_STYLE).paragraph_format.keep_with_next = True
+        paragraph_style(IMAGE_DESCRIPTION_STYLE).base_style = styles["Caption"]
+
+        link = styles.add_style("Hyperlink", WD_STYLE_TYPE.CHARACTER)
+        link.font.underline = True
+        link.font.color.rgb = RGBColor.from_string(self.settings.colours.brand.lstrip("#"))
+        keep = styles.add_style(self.do_not_translate, WD_STYLE_TYPE.CHARACTER)
+        keep.quick_style = True
+        keep.element.get_or_add_rPr().append(_element("w:noProof"))  # no spell-checking of numbers and addresses
+
+    def _set_language(self, rpr) -> None:
+        """The source language on a style's run properties, in the slot Word reads for its script."""
+        lang = rpr.find(_qn("w:lang"))
+        if lang is None:
+            lang = _element("w:lang")
+            rpr.append(lang)
+        language = self.leaflet.meta.language
+        lang.set(_qn("w:val"), language)
+        base = language.split("-")[0].lower()
+        if base in EAST_ASIAN_LANGUAGES:
+            lang.set(_qn("w:eastAsia"), language)
+        if base in BIDI_LANGUAGES:
+            lang.set(_qn("w:bidi"), language)
 
     # -- content -----------------------------------------------------------
 
     def write(self, target: Path) -> None:
-        meta = self.leaflet.meta
-        self.doc.add_paragraph(meta.title, style="Title")
-        if meta.subtitle:
-            self.doc.add_paragraph(meta.subtitle, style="Subtitle")
-        for block in self.leaflet.blocks:
-            self._block(block, list_depth=0, style=None)
+        tables: dict[int, object] = {}
+        for segment in segments(self.leaflet):
+            owner = segment.owner
+            if isinstance(owner, Table):
+                if id(owner) not in tables:
+                    tables[id(owner)] = self._table(owner)
+                row, column = segment.cell  # type: ignore[misc]
+                paragraph = tables[id(owner)].rows[row].cells[column].paragraphs[0]
+                paragraph.style = self.doc.styles[segment.style]
+                self._runs(paragraph, segment.inlines, None)
+                continue
+            if isinstance(owner, Image):
+                self._picture(owner)
+            paragraph = self._paragraph(segment)
+            if isinstance(segment.item_of, ListBlock) and segment.item_of.ordered:
+                self._number(paragraph, segment)
         self._footer()
         self._properties()
         self.doc.save(str(target))
 
-    def _block(self, block: Block, list_depth: int, style: str | None) -> None:
-        if isinstance(block, Heading):
-            self._paragraph(block.inlines, HEADING_STYLES[block.level])
-        elif isinstance(block, Paragraph):
-            self._paragraph(block.inlines, style or "Normal")
-        elif isinstance(block, ListBlock):
-            self._list(block, list_depth + 1)
-        elif isinstance(block, Callout):
-            for inner in block.blocks:
-                self._block(inner, list_depth, CALLOUT_STYLE)
-        elif isinstance(block, Table):
-            self._table(block)
-        elif isinstance(block, Image):
-            self._image(block)
-
-    def _list(self, block: ListBlock, depth: int) -> None:
-        style = _list_style(block.ordered, depth)
-        num_id = self._restart_numbering(style, block.start) if block.ordered else None
-        for item in block.items:
-            first = True
-            for inner in item.blocks:
-                if isinstance(inner, Paragraph):
-                    para_style = style if first else ("List Continue" if depth == 1 else f"List Continue {min(depth, 3)}")
-                    paragraph = self._paragraph(inner.inlines, para_style)
-                    if first and num_id is not None:
-                        self._set_num_id(paragraph, num_id)
-                    first = False
-                else:
-                    self._block(inner, depth, None)
-
-    def _restart_numbering(self, style_name: str, start: int) -> int:
-        """A new numbering instance for one ordered list, so each list counts from its start."""
-        from docx.oxml import OxmlElement
-        from docx.oxml.ns import qn
-
-        style = self.doc.styles[style_name]
-        num_pr = style.element.pPr.numPr if style.element.pPr is not None else None
-        numbering = self.doc.part.numbering_part.element
-        if num_pr is None:
-            return 0
-        style_num = numbering.num_having_numId(num_pr.numId.val)
-        abstract_id = style_num.abstractNumId.val
-        num = numbering.add_num(abstract_id)
-        override = OxmlElement("w:lvlOverride")
-        level = num_pr.ilvl.val if num_pr.ilvl is not None else 0
-        override.set(qn("w:ilvl"), str(level))
-        start_override = OxmlElement("w:startOverride")
-        start_override.set(qn("w:val"), str(start))
-        override.append(start_override)
-        num.append(override)
-        return num.numId
-
-    @staticmethod
-    def _set_num_id(paragraph, num_id: int) -> None:
-        if num_id:
-            paragraph._p.get_or_add_pPr().get_or_add_numPr().get_or_add_numId().val = num_id
-
-    def _paragraph(self, spans: tuple[Inline, ...], style: str):
-        paragraph = self.doc.add_paragraph(style=style)
-        self._runs(paragraph, spans, char_style=None)
+    def _paragraph(self, segment: Segment):
+        paragraph = self.doc.add_paragraph(style=segment.style)
+        self._runs(paragraph, segment.inlines, None)
         return paragraph
 
     def _runs(self, paragraph, spans: tuple[Inline, ...], char_style: str | None) -> None:
         for span in spans:
             if isinstance(span, Text):
-                paragraph.add_run(span.text, style=char_style)
+                for piece, protected in split_protected(normalise_spaces(span.text), self.protected):
+                    paragraph.add_run(piece, style=self.do_not_translate if protected else char_style)
             elif isinstance(span, Bold):
                 self._runs(paragraph, span.children, "Strong")
             elif isinstance(span, Link):
@@ -162,53 +162,68 @@ class _DocxWriter:
 
     def _hyperlink(self, paragraph, link: Link) -> None:
         from docx.opc.constants import RELATIONSHIP_TYPE
-        from docx.oxml import OxmlElement
-        from docx.oxml.ns import qn
 
         rel_id = paragraph.part.relate_to(link.href, RELATIONSHIP_TYPE.HYPERLINK, is_external=True)
-        element = OxmlElement("w:hyperlink")
-        element.set(qn("r:id"), rel_id)
+        element = _element("w:hyperlink")
+        element.set(_qn("r:id"), rel_id)
         paragraph._p.append(element)
-        run = OxmlElement("w:r")
-        rpr = OxmlElement("w:rPr")
-        rstyle = OxmlElement("w:rStyle")
-        rstyle.set(qn("w:val"), self.doc.styles["Hyperlink"].style_id)
-        rpr.append(rstyle)
-        run.append(rpr)
-        text = OxmlElement("w:t")
-        text.text = plain_text(link.children)
-        text.set(qn("xml:space"), "preserve")
-        run.append(text)
-        element.append(run)
+        for piece, protected in split_protected(normalise_spaces(plain_text(link.children)), self.protected):
+            style = self.do_not_translate if protected else "Hyperlink"
+            run = _element("w:r")
+            rpr = _element("w:rPr")
+            rpr.append(_element("w:rStyle", val=self.doc.styles[style].style_id))
+            run.append(rpr)
+            text = _element("w:t")
+            text.text = piece
+            text.set(_qn("xml:space"), "preserve")
+            run.append(text)
+            element.append(run)
 
-    def _table(self, table: Table) -> None:
-        from docx.oxml import OxmlElement
-        from docx.oxml.ns import qn
+    def _number(self, paragraph, segment: Segment) -> None:
+        """Each ordered list gets its own numbering instance, so it counts from its own start."""
+        block = segment.item_of
+        assert block is not None
+        if id(block) not in self.numbering:
+            self.numbering[id(block)] = self._restart_numbering(segment.style, block.start)
+        if self.numbering[id(block)]:
+            paragraph._p.get_or_add_pPr().get_or_add_numPr().get_or_add_numId().val = self.numbering[id(block)]
 
+    def _restart_numbering(self, style_name: str, start: int) -> int:
+        style = self.doc.styles[style_name]
+        num_pr = style.element.pPr.numPr if style.element.pPr is not None else None
+        if num_pr is None:
+            return 0
+        numbering = self.doc.part.numbering_part.element
+        abstract_id = numbering.num_having_numId(num_pr.numId.val).abstractNumId.val
+        num = numbering.add_num(abstract_id)
+        level = num_pr.ilvl.val if num_pr.ilvl is not None else 0
+        override = _element("w:lvlOverride", ilvl=str(level))
+        override.append(_element("w:startOverride", val=str(start)))
+        num.append(override)
+        return num.numId
+
+    def _table(self, table: Table):
         columns = max(len(table.header), *(len(r) for r in table.rows)) if table.rows else len(table.header)
         word_table = self.doc.add_table(rows=1 + len(table.rows), cols=columns)
         word_table.style = self.doc.styles["Table Grid"]
-        for row_index, cells in enumerate((table.header, *table.rows)):
-            row = word_table.rows[row_index]
-            for col_index, spans in enumerate(cells):
-                paragraph = row.cells[col_index].paragraphs[0]
-                self._runs(paragraph, spans, "Strong" if row_index == 0 else None)
-        header_props = word_table.rows[0]._tr.get_or_add_trPr()
-        repeat = OxmlElement("w:tblHeader")
-        repeat.set(qn("w:val"), "true")
-        header_props.append(repeat)
+        for row in word_table.rows:
+            for cell in row.cells:
+                cell.paragraphs[0].style = self.doc.styles[TABLE_TEXT_STYLE]
+        word_table.rows[0]._tr.get_or_add_trPr().append(_element("w:tblHeader", val="true"))
+        return word_table
 
-    def _image(self, image: Image) -> None:
+    def _picture(self, image: Image) -> None:
+        """The picture alone in a Figure paragraph; its description follows as text to translate."""
         from docx.shared import Cm
 
-        self.doc.add_picture(str(image.path), width=Cm(IMAGE_WIDTH_CM))
-        inline = self.doc.inline_shapes[-1]._inline
-        inline.docPr.set("descr", image.alt)
+        paragraph = self.doc.add_paragraph(style=FIGURE_STYLE)
+        paragraph.add_run().add_picture(str(image.path), width=Cm(IMAGE_WIDTH_CM))
+        paragraph._p.xpath(".//wp:docPr")[0].set("descr", image.alt)
 
     def _footer(self) -> None:
-        footer = self.doc.sections[0].footer
-        footer.paragraphs[0].text = self.leaflet.meta.stamp
-        footer.paragraphs[0].style = self.doc.styles["Footer"]
+        paragraph = self.doc.sections[0].footer.paragraphs[0]
+        paragraph.style = self.doc.styles["Footer"]
+        paragraph.add_run(self.leaflet.meta.stamp, style=self.do_not_translate)
 
     def _properties(self) -> None:
         meta = self.leaflet.meta
@@ -225,10 +240,57 @@ class _DocxWriter:
         reviewed = dt.datetime.combine(meta.last_reviewed.first_day, dt.time())
         props.created = reviewed
         props.modified = reviewed
+        self._custom_properties(custom_properties(self.leaflet))
+
+    def _custom_properties(self, values: Mapping[str, str]) -> None:
+        from docx.opc.constants import CONTENT_TYPE, RELATIONSHIP_TYPE
+        from docx.opc.packuri import PackURI
+        from docx.opc.part import Part
+
+        properties = "".join(
+            f'<property fmtid="{CUSTOM_PROPERTIES_FMTID}" pid="{pid}" name="{escape(name)}"><vt:lpwstr>{escape(value)}</vt:lpwstr></property>'
+            for pid, (name, value) in enumerate(values.items(), start=2)  # Word numbers them from 2
+        )
+        xml = (
+            '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+            '<Properties xmlns="http://schemas.openxmlformats.org/officeDocument/2006/custom-properties" '
+            f'xmlns:vt="http://schemas.openxmlformats.org/officeDocument/2006/docPropsVTypes">{properties}</Properties>'
+        )
+        package = self.doc.part.package
+        part = Part(PackURI(CUSTOM_PROPERTIES_URI), CONTENT_TYPE.OFC_CUSTOM_PROPERTIES, xml.encode("utf-8"), package)
+        package.relate_to(part, RELATIONSHIP_TYPE.CUSTOM_PROPERTIES)
+
+
+def _qn(tag: str) -> str:
+    from docx.oxml.ns import qn
+
+    return qn(tag)
+
+
+def _element(tag: str, **attributes: str):
+    """A WordprocessingML element with ``w:`` attributes."""
+    from docx.oxml import OxmlElement
+
+    element = OxmlElement(tag)
+    for name, value in attributes.items():
+        element.set(_qn(f"w:{name}"), value)
+    return element
 
 
 def render(leaflet: Leaflet, settings: Settings, targets: Mapping[str, Path]) -> None:
     _DocxWriter(leaflet, settings).write(targets["docx"])
+    names = {key: _final_name(leaflet, key) for key in RENDERER.outputs}
+    targets["translation_brief"].write_text(brief.brief_text(leaflet, settings, names), encoding="utf-8")
+    targets["xliff"].write_bytes(xliff.xliff_document(leaflet, names["docx"]))
 
 
-RENDERER = Renderer(name="docx", outputs={"docx": ".docx"}, render=render)
+def _final_name(leaflet: Leaflet, key: str) -> str:
+    """The name a file is renamed to once written (render writes under temporary names)."""
+    return f"{leaflet.stem}{RENDERER.outputs[key]}"
+
+
+RENDERER = Renderer(
+    name="docx",
+    outputs={"docx": ".docx", "translation_brief": ".translation-brief.txt", "xliff": ".xlf"},
+    render=render,
+)
