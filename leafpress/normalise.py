@@ -84,8 +84,8 @@ EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 
 
 def mentions_contact(text: str) -> bool:
-    """Whether some text gives a phone number or an email address."""
-    return bool(PHONE.search(text) or EMAIL.search(text))
+    """Whether some text gives a phone number, an emergency number or an email address."""
+    return bool(PHONE.search(text) or EMAIL.search(text) or re.search(r"\b(?:" + "|".join(EMERGENCY_NUMBERS) + r")\b", text))
 
 
 # Dates and times ----------------------------------------------------------------------

@@ -11,9 +11,9 @@ from leafpress.normalise import Normaliser, load_pronunciations, spell_code
 from leafpress.reader import read_leaflet
 from leafpress.renderers.audio import Synthesiser, _speech_engine, choose_voice
 from leafpress.settings import AudioOptions, load_settings
-from leafpress.speech import build_script, split_sentences
+from leafpress.speech import build_script, duration_sentence, split_sentences
 
-from .conftest import EXAMPLE, ROOT, run_cli, write_leaflet
+from .conftest import EXAMPLE, FIXTURES, ROOT, run_cli, write_leaflet
 
 NORMALISATION_CASES = {
     # Phone numbers in digit groups, with a pause between groups.
@@ -149,15 +149,93 @@ def test_sentences_split_for_the_engine():
     assert split_sentences("One thing. Two things! 3 more? yes.") == ["One thing.", "Two things!", "3 more? yes."]
 
 
-def test_example_script_has_stamp_sections_and_ending():
-    script = build_script(read_leaflet(EXAMPLE), load_settings())
-    titles = [c.title for c in script.chapters]
-    assert titles[0] == "Introduction" and titles[-1] == "Contact and review dates"
-    assert "Risks of POEM surgery" in titles
-    text = script.with_duration(290, 250).text()
-    assert "Resource number 4 8 5 3, slash, V E R 2. Last reviewed June 2022. Next review June 2025." in text
-    assert "This recording lasts about 5 minutes." in text
-    assert "0 2 0, 7 1 8 8, 2 6 7 3" in text
+def example_script():
+    return build_script(read_leaflet(EXAMPLE), load_settings()).with_duration(290, 250)
+
+
+def lines(chapter) -> list[str]:
+    return [u.text for u in chapter.utterances]
+
+
+def test_introduction_says_who_what_how_long_stamp_and_sections_in_order():
+    intro = lines(example_script().chapters[0])
+    assert intro[:8] == [
+        "Example Community Health Trust.",
+        "From the Upper gastrointestinal (G I) surgery team.",
+        "Poem surgery for ackalaysia.",
+        "Difficulty swallowing.",
+        "This is an audio version of our patient information leaflet.",
+        "This recording lasts about 5 minutes.",
+        "Resource number 4 8 5 3, slash, V E R 2. Last reviewed June 2022. Next review June 2025.",
+        "It has 5 sections: How Poem surgery can help, Risks of Poem surgery, Other treatment options, Consent and Contact us.",
+    ]
+
+
+@pytest.mark.parametrize(("seconds", "spoken"), [(20, "about 1 minute"), (89, "about 1 minute"), (91, "about 2 minutes"), (290, "about 5 minutes")])
+def test_duration_sentence(seconds, spoken):
+    assert duration_sentence(seconds) == f"This recording lasts {spoken}."
+
+
+def test_ending_repeats_how_to_contact_the_team_and_the_stamp():
+    ending = example_script().chapters[-1]
+    assert ending.title == "Contact and review dates"
+    text = lines(ending)
+    assert text[0] == "How to contact us."
+    assert "Phone: 0 2 0, 7 1 8 8, 2 6 7 3, Monday to Friday, 9 am to 5 pm." in text
+    assert "Contact our Patient Advice and Liaison Service (Pals)." not in text  # a subsection of "Contact us", not the team
+    assert text[-3:] == [
+        "This was Poem surgery for ackalaysia.",
+        "Resource number 4 8 5 3, slash, V E R 2. Last reviewed June 2022. Next review June 2025.",
+        "End of recording.",
+    ]
+    assert any(t.startswith("You can also call the Example Community Health Trust switchboard on 0 2 0, 7 9 4 6, 0 0 0 0") for t in text)
+
+
+def test_without_a_contact_section_the_ending_repeats_what_gives_a_number_or_address():
+    ending = lines(build_script(read_leaflet(FIXTURES / "knee-replacement.md"), load_settings()).chapters[-1])
+    assert ending[1:5] == [
+        "Important.",
+        "If you have chest pain or difficulty breathing, call 9 9 9 at once.",
+        "For advice, call N H S 1 1 1 or the ward on 0 1 1 4, 2 7 1, 1 9 0 0 between 7:30 am and 5 pm.",
+        "Read more on the N H S website or email ortho at example dot org.",
+    ]
+
+
+def test_headings_have_a_pause_before_and_after():
+    script = example_script()
+    section = load_settings().audio.section_pause_ms
+    flat = [u for c in script.chapters for u in c.utterances]
+    for heading in ("How Poem surgery can help.", "Heller’s Myotomy and fundoplication.", "How to contact us."):
+        index = next(i for i, u in enumerate(flat) if u.text == heading)
+        assert flat[index - 1].pause_after_ms == section, heading
+        assert flat[index].pause_after_ms == section, heading
+
+
+def test_lists_tables_and_callouts_are_read_as_such(tmp_path):
+    body = """\
+        Take these:
+
+        - one tablet
+        - two spoons
+
+        | Colour | Strength |
+        |---|---|
+        | white | 0.5mg |
+
+        > Do not drive.
+        """
+    script = build_script(read_leaflet(write_leaflet(tmp_path, "read-as.md", body)), load_settings())
+    options = load_settings().audio
+    said = [(u.text, u.pause_after_ms) for u in script.chapters[0].utterances]
+    start = said.index(("Take these:", options.sentence_pause_ms))
+    assert said[start + 1:start + 7] == [
+        ("one tablet.", options.item_pause_ms),
+        ("two spoons.", options.item_pause_ms),
+        ("Colour: white.", options.sentence_pause_ms),
+        ("Strength: 0.5 milligrams.", options.item_pause_ms),
+        ("Important.", options.item_pause_ms),
+        ("Do not drive.", options.section_pause_ms),  # the ending's heading follows
+    ]
 
 
 def test_voice_is_chosen_from_the_language():
