@@ -9,8 +9,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from .model import Callout, Heading, Image, Leaflet, ListBlock, Paragraph, Table, plain_text
-from .normalise import Normaliser, load_pronunciations, spell_code
+from .model import Block, Callout, Heading, Image, Leaflet, ListBlock, Paragraph, Table, plain_text
+from .normalise import Normaliser, load_pronunciations, mentions_contact, spell_code
 from .settings import Settings
 
 
@@ -54,64 +54,102 @@ class _ScriptWriter:
         self.settings = settings
         pronunciations = load_pronunciations(settings.layouts_dir / "pronunciations.yaml")
         self.say = Normaliser(leaflet.meta.language, pronunciations)
+        self.english = leaflet.meta.language.lower().split("-")[0] == "en"
         self.utterances: list[Utterance] = []
+        self.chapters: list[Chapter] = []
         self.duration_index = 0
 
-    def add(self, text: str, pause_ms: int | None = None, normalise: bool = True) -> None:
-        sentences = split_sentences(self.say(text) if normalise else text)
+    def add(self, text: str, pause_ms: int | None = None) -> None:
+        sentences = split_sentences(self.say(text))
         for index, sentence in enumerate(sentences):
             last = index == len(sentences) - 1
-            pause = (pause_ms if pause_ms is not None else self.options.sentence_pause_ms) if last else self.options.sentence_pause_ms
+            pause = pause_ms if last and pause_ms is not None else self.options.sentence_pause_ms
             self.utterances.append(Utterance(sentence, pause))
 
-    def take(self, title: str) -> Chapter:
-        chapter = Chapter(title, tuple(self.utterances))
+    def heading(self, text: str) -> None:
+        """A heading, with a section pause before and after it."""
+        self.pause_before_heading()
+        self.add(_sentence(text), self.options.section_pause_ms)
+
+    def pause_before_heading(self) -> None:
+        previous = self.utterances or (self.chapters[-1].utterances if self.chapters else ())
+        if previous and previous[-1].pause_after_ms < self.options.section_pause_ms:
+            last = Utterance(previous[-1].text, self.options.section_pause_ms)
+            if self.utterances:
+                self.utterances[-1] = last
+            else:
+                chapter = self.chapters[-1]
+                self.chapters[-1] = Chapter(chapter.title, (*chapter.utterances[:-1], last))
+
+    def take(self, title: str) -> None:
+        self.chapters.append(Chapter(title, tuple(self.utterances)))
         self.utterances = []
-        return chapter
 
-    def chapters(self) -> list[Chapter]:
-        meta = self.leaflet.meta
-        org = self.settings.organisation
-        o = self.options
+    def script(self) -> list[Chapter]:
         sections = list(self.leaflet.sections())
-        named = [s for s in sections if s.heading is not None]
+        self.introduction([s.heading.text for s in sections if s.heading is not None])
+        title = "Introduction"
+        for section in sections:
+            if section.heading is not None:  # the opening text stays in the introduction
+                self.take(title)
+                title = section.heading.text
+                self.heading(title)
+            self._blocks(section.blocks)
+        self.take(title)
+        self.ending(sections)
+        self.take("Contact and review dates")
+        return self.chapters
 
-        self.add(f"{org.name}.")
+    def introduction(self, section_titles: list[str]) -> None:
+        """Who made the recording, what it is, how long it lasts, its stamp and what it covers (UKAAF)."""
+        meta = self.leaflet.meta
+        o = self.options
+        self.add(f"{self.settings.organisation.name}.")
+        if meta.department:
+            self.add(f"From the {meta.department} team.")
         self.add(_sentence(meta.title) + (f" {_sentence(meta.subtitle)}" if meta.subtitle else ""), o.section_pause_ms)
         self.add("This is an audio version of our patient information leaflet.")
         self.duration_index = len(self.utterances)
         self.utterances.append(Utterance(spoken_stamp(self.leaflet), o.sentence_pause_ms))
-        if named:
-            count = len(named)
-            self.add(f"There {'is' if count == 1 else 'are'} {count} section{'' if count == 1 else 's'}.", o.section_pause_ms)
+        if section_titles:
+            count = len(section_titles)
+            names = _listing([t.strip().rstrip(".:") for t in section_titles])
+            self.add(f"It has {count} section{'' if count == 1 else 's'}: {names}.", o.section_pause_ms)
 
-        chapters: list[Chapter] = []
-        title = "Introduction"
-        for section in sections:
-            if section.heading is not None:  # the opening text stays in the introduction
-                chapters.append(self.take(title))
-                title = section.heading.text
-                self.add(_sentence(title), o.section_pause_ms)
-            self._blocks(section.blocks)
-        chapters.append(self.take(title))
-
-        contact = [f"To contact {org.name}"]
+    def ending(self, sections) -> None:
+        """How to contact the team again, the organisation's own numbers, and the stamp."""
+        meta = self.leaflet.meta
+        org = self.settings.organisation
+        self.heading("How to contact us")
+        self._blocks(self._contact_blocks(sections))
+        numbers = []
         if org.switchboard:
-            contact.append(f"call the switchboard on {org.switchboard}")
+            numbers.append(f"the {org.name} switchboard on {org.switchboard}")
         if org.patient_advice.phone:
-            contact.append(f"or the {org.patient_advice.name} on {org.patient_advice.phone}")
-        self.add(", ".join(contact) + ".", o.section_pause_ms)
+            numbers.append(f"the {org.patient_advice.name} on {org.patient_advice.phone}")
+        if numbers:
+            self.add(f"You can also call {' or '.join(numbers)}.", self.options.section_pause_ms)
         self.add(f"This was {_sentence(meta.title)}")
-        self.utterances.append(Utterance(spoken_stamp(self.leaflet), o.sentence_pause_ms))
+        self.utterances.append(Utterance(spoken_stamp(self.leaflet), self.options.sentence_pause_ms))
         self.add("End of recording.", 0)
-        chapters.append(self.take("Contact and review dates"))
-        return chapters
+
+    def _contact_blocks(self, sections) -> list[Block]:
+        """The opening blocks of a "Contact …" section; failing that, every block that gives a number or address."""
+        for section in sections:
+            if self.english and section.heading is not None and "contact" in section.heading.text.lower():
+                blocks = []
+                for block in section.blocks:
+                    if isinstance(block, Heading):
+                        break
+                    blocks.append(block)
+                return blocks
+        return [b for s in sections for b in s.blocks if not isinstance(b, Heading) and mentions_contact(block_text(b))]
 
     def _blocks(self, blocks) -> None:
         o = self.options
         for block in blocks:
             if isinstance(block, Heading):
-                self.add(_sentence(block.text), o.section_pause_ms)
+                self.heading(block.text)
             elif isinstance(block, Paragraph):
                 self.add(_sentence(plain_text(block.inlines)))
             elif isinstance(block, ListBlock):
@@ -136,6 +174,7 @@ class _ScriptWriter:
                     self._blocks((inner,))
 
     def _table(self, table: Table) -> None:
+        """Row by row, each cell after its column header: "Colour: white. Strength: 0.5 milligrams."."""
         headers = [plain_text(cell) for cell in table.header]
         for row in table.rows:
             parts = []
@@ -144,6 +183,26 @@ class _ScriptWriter:
                 label = headers[col] if col < len(headers) else ""
                 parts.append(f"{label}: {value}" if label else value)
             self.add(". ".join(_sentence(p).rstrip(".") for p in parts) + ".", self.options.item_pause_ms)
+
+
+def block_text(block: Block) -> str:
+    """Every word of a block, nested blocks included."""
+    if isinstance(block, Heading):
+        return block.text
+    if isinstance(block, Paragraph):
+        return plain_text(block.inlines)
+    if isinstance(block, ListBlock):
+        return " ".join(block_text(inner) for item in block.items for inner in item.blocks)
+    if isinstance(block, Callout):
+        return " ".join(block_text(inner) for inner in block.blocks)
+    if isinstance(block, Table):
+        return " ".join(plain_text(cell) for row in (block.header, *block.rows) for cell in row)
+    return block.alt
+
+
+def _listing(names: list[str]) -> str:
+    """A, B and C."""
+    return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"
 
 
 def _sentence(text: str) -> str:
@@ -173,5 +232,5 @@ class Script:
 def build_script(leaflet: Leaflet, settings: Settings) -> Script:
     """The recording's script, without its duration sentence (see Script.with_duration)."""
     writer = _ScriptWriter(leaflet, settings)
-    chapters = writer.chapters()
+    chapters = writer.script()
     return Script(tuple(chapters), writer.duration_index)

@@ -181,12 +181,21 @@ def test_mp3_tags_carry_title_and_stamp(built):
     tags = ID3(output_file(built, "poem-achalasia", "audio"))
     assert tags["TIT2"].text == ["POEM surgery for achalasia"]
     assert tags["TPE1"].text == ["Example Community Health Trust"]
+    assert tags["TALB"].text == ["Patient information leaflets"]
     assert tags["TLAN"].text == ["eng"]
+    assert str(tags["TDRC"].text[0]) == "2022"
+    (comment,) = tags.getall("COMM")
+    assert comment.text == ["Resource number: 4853/VER2 · Last reviewed: June 2022 · Next review: June 2025"]
     custom = {frame.desc: frame.text[0] for frame in tags.getall("TXXX")}
     assert custom["resource_number"] == "4853/VER2"
     assert custom["last_reviewed"] == "2022-06"
     assert custom["next_review"] == "2025-06"
     assert tags.version[:2] == (2, 4)
+
+
+def test_mp3_is_mono_speech_at_the_set_bit_rate(built):
+    info = MP3(output_file(built, "poem-achalasia", "audio")).info
+    assert (info.channels, info.bitrate, info.sample_rate) == (1, 64000, 22050)
 
 
 def test_audio_script_opens_with_title_stamp_and_reads_numbers_as_people_do(built):

@@ -1,0 +1,113 @@
+"""Benchmark of the audio reading against its floor: espeak-ng's own command line on the same script.
+
+``measure`` builds one leaflet's MP3 with leafpress (script, synthesis through pyttsx3,
+joining, loudness, encoding, tags), then times espeak-ng's command line speaking the
+same script to a WAV plus the same MP3 encoding. The issue's target: no more than 1.5
+times the floor. Run alone: ``python -m bench.audio source/poem-achalasia.md``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import resource
+import statistics
+import subprocess
+import tempfile
+import time
+import wave
+from collections.abc import Callable
+from pathlib import Path
+
+from leafpress.reader import read_leaflet
+from leafpress.renderers import audio
+from leafpress.settings import load_settings
+from leafpress.speech import build_script
+
+TARGET = 1.5
+RUNS = 3  # each time is the median of this many runs, after one untimed warm-up
+
+
+def measure(source: Path, workdir: Path) -> dict:
+    """Seconds for our audio build and for the floor on one leaflet, and their ratio."""
+    times = _times(Path(source), Path(workdir), synthesis_alone=False)
+    ours, floor = times["ours"], times["espeak_cli"] + times["encoding"]
+    return {"format": "audio", "ours_s": round(ours, 3), "floor_s": round(floor, 3), "ratio": round(ours / floor, 2), "target": TARGET}
+
+
+def _times(source: Path, workdir: Path, synthesis_alone: bool) -> dict[str, float]:
+    leaflet = read_leaflet(source)
+    settings = load_settings()
+    workdir.mkdir(parents=True, exist_ok=True)
+    targets = {"audio": workdir / f"{leaflet.stem}.mp3", "audio_script": workdir / f"{leaflet.stem}.audio.txt"}
+    script_path = targets["audio_script"]
+    synthesiser = audio.Synthesiser(leaflet.meta.language, settings.audio)
+    voice = synthesiser.voice
+    synthesiser.close()
+    wav = workdir / "espeak-ng.wav"
+    command = ["espeak-ng", "-v", voice.id, "-s", str(settings.audio.rate), "-w", str(wav), "-f", str(script_path)]
+
+    def ours() -> None:
+        audio.render(leaflet, settings, targets)
+
+    def our_synthesis() -> None:
+        synthesiser = audio.Synthesiser(leaflet.meta.language, settings.audio)
+        try:
+            audio.record(build_script(leaflet, settings), synthesiser, settings.audio.sentence_pause_ms)
+        finally:
+            synthesiser.close()
+
+    def espeak_cli() -> None:
+        subprocess.run(command, check=True, capture_output=True)
+
+    def encoding() -> None:
+        import numpy as np
+
+        with wave.open(str(wav), "rb") as file:
+            rate, pcm = file.getframerate(), file.readframes(file.getnframes())
+        samples = np.frombuffer(pcm, dtype="<i2").astype(np.float32) / 32768.0
+        audio.encode_mp3(audio.Recording(samples, rate, ()), settings.audio.bitrate_kbps)
+
+    times = {name: _median_time(run) for name, run in (("ours", ours), ("espeak_cli", espeak_cli), ("encoding", encoding))}
+    if synthesis_alone:  # and in CPU seconds, which other work on the machine disturbs less
+        times["our_synthesis"], times["our_synthesis_cpu"] = _median_times(our_synthesis)
+        times["espeak_cli"], times["espeak_cli_cpu"] = _median_times(espeak_cli)
+    return times
+
+
+def _median_time(run: Callable[[], None]) -> float:
+    return _median_times(run)[0]
+
+
+def _median_times(run: Callable[[], None]) -> tuple[float, float]:
+    """Median wall-clock and CPU seconds (this process's threads plus its children's) of RUNS runs."""
+    run()
+    walls, cpus = [], []
+    for _ in range(RUNS):
+        cpu, wall = _cpu_seconds(), time.perf_counter()
+        run()
+        walls.append(time.perf_counter() - wall)
+        cpus.append(_cpu_seconds() - cpu)
+    return statistics.median(walls), statistics.median(cpus)
+
+
+def _cpu_seconds() -> float:
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return time.process_time() + children.ru_utime + children.ru_stime
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("source", type=Path, nargs="?", default=Path("source/poem-achalasia.md"))
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="bench-audio-") as workdir:
+        times = _times(args.source, Path(workdir), synthesis_alone=True)
+    ours, floor = times["ours"], times["espeak_cli"] + times["encoding"]
+    print(f"audio {args.source}: ours {ours:.2f} s, floor {floor:.2f} s (espeak-ng CLI {times['espeak_cli']:.2f} s"
+          f" + encoding {times['encoding']:.2f} s), ratio {ours / floor:.2f}, target {TARGET}")
+    for unit, ours_key, cli_key in (("s", "our_synthesis", "espeak_cli"), ("CPU s", "our_synthesis_cpu", "espeak_cli_cpu")):
+        print(f"synthesis alone: ours {times[ours_key]:.2f} {unit} against espeak-ng CLI {times[cli_key]:.2f} {unit}"
+              f" ({times[ours_key] / times[cli_key]:.2f}x)")
+
+
+if __name__ == "__main__":
+    main()
