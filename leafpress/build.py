@@ -1,8 +1,9 @@
 """Build leaflets into output/: read each source, run the chosen renderers, keep the manifest.
 
 Each leaflet is independent: a bad source is reported and skipped while the others build.
-Every file is written to a temporary name and renamed into place, so a reader of output/
-never sees half a file.
+Only formats whose inputs changed are rebuilt (see incremental.py), in parallel across
+leaflets on any concurrent.futures executor. Every file is written to a temporary name and
+renamed into place, so a reader of output/ never sees half a file.
 """
 
 from __future__ import annotations
@@ -13,13 +14,13 @@ import logging
 import os
 import tempfile
 from collections.abc import Callable, Iterable, Sequence
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import Executor, Future, ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from . import incremental
 from .errors import InputError, RenderError
-from .model import Leaflet, review_status
-from .reader import read_leaflet
+from .model import Block, Callout, Image, Leaflet, ListBlock, ReviewDate, review_status
 from .renderers import RENDERERS
 from .settings import Settings
 
@@ -40,6 +41,9 @@ class LeafletResult:
     outputs: dict[str, Path] = field(default_factory=dict)
     problems: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    built: list[str] = field(default_factory=list)  # the formats written by this build
+    reasons: dict[str, str] = field(default_factory=dict)  # format -> why it was (re)built
+    unchanged: bool = False  # every format asked for was already up to date
 
     @property
     def ok(self) -> bool:
@@ -71,13 +75,16 @@ def parse_formats(text: str | None) -> list[str]:
 
 
 def review_warnings(leaflet: Leaflet, today: dt.date) -> list[str]:
-    meta = leaflet.meta
-    status = review_status(meta.next_review, today)
-    where = f"{leaflet.source}:{leaflet.line_of('next_review')}"
+    return _review_warnings(leaflet.source, leaflet.line_of("next_review"), leaflet.meta.next_review, today)
+
+
+def _review_warnings(source: Path, line: int, next_review: ReviewDate, today: dt.date) -> list[str]:
+    status = review_status(next_review, today)
+    where = f"{source}:{line}"
     if status == "overdue":
-        return [f"{where}: warning: review overdue since {meta.next_review.display}; review the leaflet and update last_reviewed and next_review"]
+        return [f"{where}: warning: review overdue since {next_review.display}; review the leaflet and update last_reviewed and next_review"]
     if status == "due-soon":
-        return [f"{where}: warning: review due {meta.next_review.display}; plan the review now"]
+        return [f"{where}: warning: review due {next_review.display}; plan the review now"]
     return []
 
 
@@ -92,6 +99,8 @@ def output_paths(leaflet: Leaflet, out_dir: Path, formats: Iterable[str]) -> dic
 
 def build_leaflet(source: Path, out_dir: Path, formats: Sequence[str], settings: Settings, today: dt.date) -> LeafletResult:
     """Read one source and write each chosen format; never raises for bad input."""
+    from .reader import read_leaflet  # parsed only when something is built
+
     result = LeafletResult(source)
     try:
         leaflet = read_leaflet(source)
@@ -116,6 +125,7 @@ def build_leaflet(source: Path, out_dir: Path, formats: Sequence[str], settings:
             result.problems.append(f"{source}: {name}: unexpected error ({type(err).__name__}: {err}); please report it, with -v output")
             continue
         result.outputs.update(targets)
+        result.built.append(name)
     return result
 
 
@@ -138,10 +148,19 @@ def _render_atomically(render: Callable, leaflet: Leaflet, settings: Settings, t
 class BuildReport:
     results: list[LeafletResult]
     manifest: Path
+    index: Path | None = None
 
     @property
     def failed(self) -> list[LeafletResult]:
         return [r for r in self.results if not r.ok]
+
+    @property
+    def unchanged(self) -> list[LeafletResult]:
+        return [r for r in self.results if r.ok and r.unchanged]
+
+    @property
+    def built(self) -> list[LeafletResult]:
+        return [r for r in self.results if r.ok and not r.unchanged]
 
 
 def build(
@@ -152,22 +171,117 @@ def build(
     today: dt.date,
     jobs: int = 1,
     on_result: Callable[[LeafletResult], None] = lambda result: None,
+    force: bool = False,
+    executor: Executor | None = None,
 ) -> BuildReport:
-    """Build every source (in parallel when jobs > 1) and update the manifest."""
+    """Build every source whose outputs are out of date (all of them with ``force``) and update
+    the manifest, the build state and the index page.
+
+    Leaflets are built on ``executor`` when one is given (any concurrent.futures Executor, such
+    as a cluster's), else in a pool of ``jobs`` processes, else one after another.
+    """
     out_dir.mkdir(parents=True, exist_ok=True)
+    state = incremental.load_state(out_dir)
+    in_manifest = {entry["source"] for entry in read_manifest(out_dir)}
+    inputs = incremental.Inputs(settings)
     results: list[LeafletResult] = []
-    if jobs > 1 and len(sources) > 1:
-        with ProcessPoolExecutor(max_workers=min(jobs, len(sources))) as pool:
-            futures = [pool.submit(build_leaflet, s, out_dir, formats, settings, today) for s in sources]
-            for future in futures:
-                results.append(future.result())
-                on_result(results[-1])
-    else:
-        for source in sources:
-            results.append(build_leaflet(source, out_dir, formats, settings, today))
-            on_result(results[-1])
+    todo: list[tuple[Path, str, dict[str, str], dict[str, dict[str, str]]]] = []
+    for source in sources:
+        key = _relative(source, out_dir)
+        record = state.get(key)
+        reasons, hashes = incremental.stale_formats(source, record, formats, inputs, out_dir, force)
+        unchanged = None if reasons else _unchanged_result(source, record, today)
+        if unchanged is not None and key in in_manifest:
+            results.append(unchanged)
+            on_result(unchanged)
+        else:
+            todo.append((source, key, reasons or dict.fromkeys(formats, "its manifest entry or build record is missing"), hashes))
+
+    for (_source, key, reasons, hashes), result in _run(todo, out_dir, settings, today, jobs, executor):
+        result.reasons = reasons
+        if result.leaflet is not None and result.built:
+            state[key] = _state_record(state.get(key), result, hashes, inputs, out_dir)
+        results.append(result)
+        on_result(result)
+
     manifest = write_manifest(out_dir, results, today)
-    return BuildReport(results, manifest)
+    for key in [key for key in state if not (out_dir / key).is_file()]:
+        del state[key]  # its source was deleted: write_manifest removed its files
+    _write_text_atomically(out_dir / incremental.STATE_NAME, incremental.state_text(state))
+    from .index import INDEX_NAME, index_html
+
+    index = out_dir / INDEX_NAME
+    _write_text_atomically(index, index_html(read_manifest(out_dir), out_dir, settings, today))
+    return BuildReport(results, manifest, index)
+
+
+def _run(todo, out_dir: Path, settings: Settings, today: dt.date, jobs: int, executor: Executor | None):
+    """Build each leaflet of ``todo``, yielding (its todo entry, its result) as each finishes."""
+    if executor is None and (jobs <= 1 or len(todo) <= 1):
+        for item in todo:
+            yield item, build_leaflet(item[0], out_dir, list(item[2]), settings, today)
+        return
+    pool = executor or ProcessPoolExecutor(max_workers=min(jobs, len(todo)))
+    try:
+        futures: dict[Future, tuple] = {
+            pool.submit(build_leaflet, item[0], out_dir, list(item[2]), settings, today): item for item in todo
+        }
+        for future in as_completed(futures):
+            item = futures[future]
+            try:
+                result = future.result()
+            except Exception as err:  # a worker that died (killed, out of memory) fails its leaflet only
+                log.debug("worker failed on %s", item[0], exc_info=True)
+                result = LeafletResult(item[0], problems=[f"{item[0]}: the build worker failed ({type(err).__name__}: {err}); build it again"])
+            yield item, result
+    finally:
+        if executor is None:
+            pool.shutdown(cancel_futures=True)
+
+
+def _unchanged_result(source: Path, record: dict, today: dt.date) -> LeafletResult | None:
+    """The result of a leaflet left as it was, its review warnings from the build state; None if
+    the state doesn't say enough."""
+    try:
+        next_review = ReviewDate.from_iso(record["next_review"])
+        line = int(record["next_review_line"])
+    except (KeyError, TypeError, ValueError):
+        return None
+    return LeafletResult(source, warnings=_review_warnings(source, line, next_review, today), unchanged=True)
+
+
+def _state_record(previous: dict | None, result: LeafletResult, hashes: dict[str, dict[str, str]],
+                  inputs: incremental.Inputs, out_dir: Path) -> dict:
+    """What the build state keeps about one leaflet after some of its formats were built."""
+    leaflet = result.leaflet
+    assert leaflet is not None
+    root = leaflet.source.parent.resolve()
+    images = sorted({Path(os.path.relpath(image.path, root)).as_posix() for image in _images(leaflet.blocks)})
+    record = {
+        "sha256": leaflet.checksum,
+        "images": images,
+        "next_review": leaflet.meta.next_review.iso,
+        "next_review_line": leaflet.line_of("next_review"),
+        "formats": dict((previous or {}).get("formats") or {}),
+    }
+    for name in result.built:
+        built_hashes = dict(hashes[name], source=leaflet.checksum)
+        if "images" in built_hashes:
+            built_hashes["images"] = inputs.images(leaflet.source, record)
+        files = {key: incremental.file_record(out_dir, result.outputs[key]) for key in RENDERERS[name].outputs}
+        record["formats"][name] = {"inputs": built_hashes, "files": files}
+    return record
+
+
+def _images(blocks: Sequence[Block]):
+    for block in blocks:
+        if isinstance(block, Image):
+            yield block
+        elif isinstance(block, Callout):
+            yield from _images(block.blocks)
+        elif isinstance(block, ListBlock):
+            for item in block.items:
+                yield from _images(item.blocks)
 
 
 def manifest_entry(leaflet: Leaflet, outputs: dict[str, Path], out_dir: Path, today: dt.date) -> dict:
@@ -217,6 +331,7 @@ def write_manifest(out_dir: Path, results: Sequence[LeafletResult], today: dt.da
     kept = []
     for entry in entries.values():
         if (out_dir / entry["source"]).is_file():
+            _refresh_review_status(entry, today)
             kept.append(entry)
         else:
             _remove_outputs(out_dir, entry)
@@ -224,6 +339,14 @@ def write_manifest(out_dir: Path, results: Sequence[LeafletResult], today: dt.da
     path = out_dir / MANIFEST_NAME
     _write_text_atomically(path, json.dumps({"leaflets": kept}, indent=2, ensure_ascii=False) + "\n")
     return path
+
+
+def _refresh_review_status(entry: dict, today: dt.date) -> None:
+    """Judge an entry kept from an earlier build on the day of this one."""
+    try:
+        entry["review_status"] = review_status(ReviewDate.from_iso(str(entry["next_review"])), today)
+    except (KeyError, ValueError):
+        pass  # an entry this version didn't write: leave it as it was
 
 
 def _remove_outputs(out_dir: Path, entry: dict) -> None:

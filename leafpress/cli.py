@@ -52,6 +52,8 @@ def make_parser() -> argparse.ArgumentParser:
                        help="leaflets built at once (default: the number of CPU cores)")
     build.add_argument("--strict-reviews", action="store_true",
                        help="fail leaflets whose review is overdue (they are still built)")
+    build.add_argument("--force", action="store_true",
+                       help="rebuild every leaflet, even those whose outputs are up to date")
 
     check = commands.add_parser("check", help="validate leaflets without building them")
     common(check)
@@ -112,20 +114,35 @@ def _build(args, sources, settings, today: dt.date) -> int:
                 progress.write(line)
             for line in result.problems:
                 progress.write(line)
-            progress.advance(f"{'built' if result.ok else 'FAILED'} {result.source}")
+            if result.unchanged:
+                progress.advance(f"unchanged {result.source}", quiet=True)
+            else:
+                progress.advance(f"{'built' if result.ok else 'FAILED'} {result.source}{_why(result.reasons)}")
 
-        result = build(sources, args.out, formats, settings, today, jobs=jobs, on_result=report)
-    failed = len(result.failed)
-    overdue = [r for r in result.results if r.leaflet and any("overdue" in w for w in r.warnings)]
-    built = len(result.results) - failed
-    print(f"Built {built} of {len(result.results)} leaflet{'s' if len(result.results) != 1 else ''} "
-          f"({', '.join(formats)}) into {_shown(args.out)}; manifest: {_shown(result.manifest)}")
+        report_ = build(sources, args.out, formats, settings, today, jobs=jobs, on_result=report, force=args.force)
+    total, failed, unchanged = len(report_.results), report_.failed, report_.unchanged
+    overdue = [r for r in report_.results if any("overdue" in w for w in r.warnings)]
+    print(f"Built {len(report_.built)} of {total} leaflet{'s' if total != 1 else ''} "
+          f"({', '.join(formats)}) into {_shown(args.out)}"
+          + (f"; {len(unchanged)} unchanged (--force rebuilds them)" if unchanged else "")
+          + f"; manifest: {_shown(report_.manifest)}")
     if failed:
-        print(f"{failed} failed: see the messages above", file=sys.stderr)
+        print(f"{len(failed)} failed: see the messages above", file=sys.stderr)
+        for result in failed:
+            print(f"  {result.problems[0]}", file=sys.stderr)
     if args.strict_reviews and overdue:
         print(f"{len(overdue)} leaflet(s) overdue for review (--strict-reviews)", file=sys.stderr)
         return 1
     return 1 if failed else 0
+
+
+def _why(reasons: dict[str, str]) -> str:
+    """``(print, docx: the layouts changed)``: which formats were built and why."""
+    by_reason: dict[str, list[str]] = {}
+    for name, reason in reasons.items():
+        by_reason.setdefault(reason, []).append(name)
+    parts = ["{}: {}".format(", ".join(names), reason) for reason, names in by_reason.items()]
+    return f" ({'; '.join(parts)})" if parts else ""
 
 
 def _read_all(sources) -> tuple[list, int]:

@@ -188,7 +188,8 @@ def test_build_only_docx(tmp_path):
     result = run_cli("build", src, "--out", out, "--formats", "docx", "--today", NO_REVIEW_WARNINGS)
     assert result.returncode == 0, result.stderr
     no_traceback(result)
-    assert sorted(p.relative_to(out).as_posix() for p in out.rglob("*")) == ["good", "good/good.docx", "manifest.json"]
+    assert sorted(p.relative_to(out).as_posix() for p in out.rglob("*")) == [
+        "build-state.json", "good", "good/good.docx", "index.html", "manifest.json"]
     assert zipfile.is_zipfile(out / "good" / "good.docx")
     assert manifest(out) == {
         "leaflets": [
