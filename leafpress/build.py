@@ -20,7 +20,7 @@ from pathlib import Path
 
 from . import incremental
 from .errors import InputError, RenderError
-from .model import Block, Callout, Image, Leaflet, ListBlock, ReviewDate, review_status
+from .model import Image, Leaflet, ReviewDate, review_status, walk
 from .renderers import RENDERERS
 from .settings import Settings
 
@@ -256,7 +256,7 @@ def _state_record(previous: dict | None, result: LeafletResult, hashes: dict[str
     leaflet = result.leaflet
     assert leaflet is not None
     root = leaflet.source.parent.resolve()
-    images = sorted({Path(os.path.relpath(image.path, root)).as_posix() for image in _images(leaflet.blocks)})
+    images = sorted({Path(os.path.relpath(image.path, root)).as_posix() for image in walk(leaflet.blocks) if isinstance(image, Image)})
     record = {
         "sha256": leaflet.checksum,
         "images": images,
@@ -271,17 +271,6 @@ def _state_record(previous: dict | None, result: LeafletResult, hashes: dict[str
         files = {key: incremental.file_record(out_dir, result.outputs[key]) for key in RENDERERS[name].outputs}
         record["formats"][name] = {"inputs": built_hashes, "files": files}
     return record
-
-
-def _images(blocks: Sequence[Block]):
-    for block in blocks:
-        if isinstance(block, Image):
-            yield block
-        elif isinstance(block, Callout):
-            yield from _images(block.blocks)
-        elif isinstance(block, ListBlock):
-            for item in block.items:
-                yield from _images(item.blocks)
 
 
 def manifest_entry(leaflet: Leaflet, outputs: dict[str, Path], out_dir: Path, today: dt.date) -> dict:

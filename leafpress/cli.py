@@ -58,9 +58,14 @@ def make_parser() -> argparse.ArgumentParser:
     check = commands.add_parser("check", help="validate leaflets without building them")
     common(check)
     check.add_argument("--strict-reviews", action="store_true", help="treat an overdue review as an error")
+    check.add_argument("--strict", action="store_true", help="treat plain-language warnings as errors")
+    check.add_argument("--max-reading-age", type=float, default=None, metavar="AGE",
+                       help="warn above this reading age (default: 11, from NHS guidance)")
 
-    reviews = commands.add_parser("reviews", help="print every leaflet's review status")
+    reviews = commands.add_parser("reviews", help="print every leaflet's review status and write reviews.csv")
     common(reviews)
+    reviews.add_argument("--out", type=Path, default=DEFAULT_OUT, metavar="DIR",
+                         help="folder for reviews.csv (default: output/)")
 
     preview = commands.add_parser("preview", help="render PNG thumbnails of every page of the built PDFs")
     common(preview)
@@ -90,7 +95,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _check(args, sources, today)
         if args.command == "preview":
             return _preview(args, sources)
-        return _reviews(sources, today)
+        return _reviews(args, sources, today)
     except UsageError as err:
         parser.error(str(err))
     except InputError as err:
@@ -163,29 +168,39 @@ def _read_all(sources) -> tuple[list, int]:
 
 def _check(args, sources, today: dt.date) -> int:
     from .build import review_warnings
+    from .lint import MAX_READING_AGE, lint
 
+    limit = MAX_READING_AGE if args.max_reading_age is None else args.max_reading_age
     leaflets, bad = _read_all(sources)
-    overdue = 0
+    overdue = plain_language = 0
     for leaflet in leaflets:
         for warning in review_warnings(leaflet, today):
             overdue += "overdue" in warning
             print(warning, file=sys.stderr)
-    print(f"Checked {len(sources)} leaflet{'s' if len(sources) != 1 else ''}: {bad} with errors, {len(leaflets)} valid")
-    return 1 if bad or (args.strict_reviews and overdue) else 0
+        for finding in lint(leaflet, limit):
+            plain_language += 1
+            print(finding, file=sys.stderr)
+    summary = f"Checked {len(sources)} leaflet{'s' if len(sources) != 1 else ''}: {bad} with errors, {len(leaflets)} valid"
+    if plain_language:
+        summary += f"; {plain_language} plain-language warning{'s' if plain_language != 1 else ''}" + (" (--strict)" if args.strict else "")
+    print(summary)
+    return 1 if bad or (args.strict_reviews and overdue) or (args.strict and plain_language) else 0
 
 
-def _reviews(sources, today: dt.date) -> int:
-    from .model import review_status
+def _reviews(args, sources, today: dt.date) -> int:
+    from .build import _write_text_atomically
+    from .reviews import CSV_NAME, csv_text, review_rows, table_lines
 
     leaflets, bad = _read_all(sources)
-    rows = [("Status", "Next review", "Last reviewed", "Resource", "Language", "Leaflet")]
-    for leaflet in leaflets:
-        meta = leaflet.meta
-        rows.append((review_status(meta.next_review, today), meta.next_review.display, meta.last_reviewed.display,
-                     meta.resource_number, meta.language, str(leaflet.source)))
-    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
-    for row in rows:
-        print("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip())
+    rows = review_rows(leaflets, today)
+    for line in table_lines(rows):
+        print(line)
+    args.out.mkdir(parents=True, exist_ok=True)
+    target = args.out / CSV_NAME
+    _write_text_atomically(target, csv_text(rows, today))
+    counts = {status: sum(row.status == status for row in rows) for status in ("overdue", "due-soon", "ok")}
+    print(f"{len(rows)} leaflet{'s' if len(rows) != 1 else ''}: {counts['overdue']} overdue, {counts['due-soon']} due soon, "
+          f"{counts['ok']} ok; written to {_shown(target)}")
     return 1 if bad else 0
 
 

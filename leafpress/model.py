@@ -183,6 +183,17 @@ class Image:
 Block = Heading | Paragraph | ListBlock | Table | Callout | Image
 
 
+def walk(blocks: tuple[Block, ...]) -> Iterator[Block]:
+    """Every block in reading order, including those inside callouts and list items."""
+    for block in blocks:
+        yield block
+        if isinstance(block, Callout):
+            yield from walk(block.blocks)
+        elif isinstance(block, ListBlock):
+            for item in block.items:
+                yield from walk(item.blocks)
+
+
 @dataclass(frozen=True)
 class Section:
     """A ``##`` heading and the blocks up to the next one; the heading is None for the opening."""
