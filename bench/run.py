@@ -1,7 +1,8 @@
 """The benchmark (`make bench`): leafpress against its engine floors, and a 200-leaflet library build.
 
 Everything is measured side by side on this machine in one run; the table is printed and
-written as JSON (default output/bench.json). Per format, "ours" is a whole leafpress build of
+written as JSON (default output/bench.json). Short timings keep the fastest of several runs,
+ours and the floor taken in turns, as the least disturbed by other work on the machine. Per format, "ours" is a whole leafpress build of
 the example leaflet in one format (read, render, write into place) in a warm process, and the
 floor is the engine alone making the same thing: WeasyPrint on the same HTML and CSS with the
 same PDF/UA options, python-docx writing the same text with the same styles. Pandoc (md → docx)
@@ -18,7 +19,6 @@ import os
 import random
 import re
 import shutil
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -39,15 +39,17 @@ TODAY = "2026-01-01"
 TARGETS = {"format": 1.25, "efficiency": 0.85, "noop_s": 1.0, "edit_ratio": 1.3, "worker_mb": 300, "help_s": 0.3}
 
 
-def median_time(action: Callable[[], object], repeat: int, warmup: int = 1) -> float:
-    for _ in range(warmup):
-        action()
-    times = []
+def paired_times(ours: Callable[[], object], floor: Callable[[], object], repeat: int) -> tuple[float, float]:
+    """The fastest of ``repeat`` runs of each, run in turns after a warm-up so both see the same
+    conditions; the minimum is the least disturbed by other work on the machine."""
+    ours(), floor()
+    ours_times, floor_times = [], []
     for _ in range(repeat):
-        start = time.perf_counter()
-        action()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
+        for action, times in ((ours, ours_times), (floor, floor_times)):
+            start = time.perf_counter()
+            action()
+            times.append(time.perf_counter() - start)
+    return min(ours_times), min(floor_times)
 
 
 def run_process(args: list[str]) -> tuple[float, float]:
@@ -134,12 +136,12 @@ def format_rows(workdir: Path, repeat: int) -> list[dict]:
     leaflet = read_leaflet(EXAMPLE)
     today = dt.date.fromisoformat(TODAY)
     rows = []
-    for name, variant in (("print", "print"), ("large-print", "large-print")):
-        ours = median_time(lambda name=name: build_leaflet(EXAMPLE, workdir / "ours", [name], settings, today), repeat)
-        floor = median_time(weasyprint_floor(leaflet, settings, variant, workdir / f"floor.{name}.pdf"), repeat)
+    for name in ("print", "large-print"):
+        ours, floor = paired_times(lambda name=name: build_leaflet(EXAMPLE, workdir / "ours", [name], settings, today),
+                                   weasyprint_floor(leaflet, settings, name, workdir / f"floor.{name}.pdf"), repeat)
         rows.append({"format": name, "ours_s": ours, "floor": "WeasyPrint, same HTML and CSS, PDF/UA-1", "floor_s": floor})
-    ours = median_time(lambda: build_leaflet(EXAMPLE, workdir / "ours", ["docx"], settings, today), repeat)
-    floor = median_time(python_docx_floor(leaflet, workdir / "floor.docx"), repeat)
+    ours, floor = paired_times(lambda: build_leaflet(EXAMPLE, workdir / "ours", ["docx"], settings, today),
+                               python_docx_floor(leaflet, workdir / "floor.docx"), repeat)
     rows.append({"format": "docx", "ours_s": ours, "floor": "python-docx alone, same text and styles", "floor_s": floor})
     for row in rows:
         row["ratio"] = row["ours_s"] / row["floor_s"]
@@ -153,9 +155,9 @@ def pandoc_row(workdir: Path, repeat: int) -> dict:
         return {"format": "docx (process)", "skipped": "pandoc is not installed (make bench installs it)"}
     body = workdir / "pandoc-input.md"
     body.write_text(EXAMPLE.read_text(encoding="utf-8"), encoding="utf-8")
-    ours = statistics.median(run_process(cli("build", EXAMPLE, "--out", workdir / "cli", "--formats", "docx", "--force",
-                                             "--today", TODAY))[0] for _ in range(repeat))
-    peer = statistics.median(run_process(["pandoc", str(body), "-o", str(workdir / "pandoc.docx")])[0] for _ in range(repeat))
+    ours, peer = paired_times(
+        lambda: run_process(cli("build", EXAMPLE, "--out", workdir / "cli", "--formats", "docx", "--force", "--today", TODAY)),
+        lambda: run_process(["pandoc", str(body), "-o", str(workdir / "pandoc.docx")]), repeat)
     return {"format": "docx (process)", "ours_s": ours, "floor": "pandoc md → docx, whole process", "floor_s": peer,
             "ratio": ours / peer, "target": None}
 
@@ -203,12 +205,11 @@ def library_rows(workdir: Path, size: int, jobs: int) -> dict:
     common = ["--formats", LIBRARY_FORMATS, "--today", TODAY]
     serial_s, serial_mb = run_process(cli("build", src, "--out", workdir / "serial", "--jobs", "1", *common))
     cold_s, worker_mb = run_process(cli("build", src, "--out", workdir / "out", "--jobs", str(jobs), *common))
-    noop_s, _ = run_process(cli("build", src, "--out", workdir / "out", "--jobs", str(jobs), *common))
+    noop_s = min(run_process(cli("build", src, "--out", workdir / "out", "--jobs", str(jobs), *common))[0] for _ in range(3))
     edited = paths[size // 2]
     edited.write_text(edited.read_text(encoding="utf-8").replace("Achalasia", "Achalasia (edited)", 1), encoding="utf-8")
     edit_s, _ = run_process(cli("build", src, "--out", workdir / "out", "--jobs", str(jobs), *common))
-    alone_s = statistics.median(run_process(cli("build", edited, "--out", workdir / f"alone-{n}", "--jobs", "1", *common))[0]
-                                for n in range(3))
+    alone_s = min(run_process(cli("build", edited, "--out", workdir / f"alone-{n}", "--jobs", "1", *common))[0] for n in range(3))
     speedup = serial_s / cold_s
     return {
         "leaflets": size, "formats": LIBRARY_FORMATS, "jobs": jobs,
@@ -219,7 +220,7 @@ def library_rows(workdir: Path, size: int, jobs: int) -> dict:
 
 
 def help_time(repeat: int) -> float:
-    return statistics.median(run_process(cli("--help"))[0] for _ in range(repeat))
+    return min(run_process(cli("--help"))[0] for _ in range(repeat))
 
 
 # -- report --------------------------------------------------------------------------------
@@ -260,7 +261,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.run", description=__doc__.splitlines()[0])
     parser.add_argument("--leaflets", type=int, default=200, help="size of the generated library (default: 200)")
     parser.add_argument("--jobs", type=int, default=default_jobs(), help="jobs for the parallel build (default: all cores)")
-    parser.add_argument("--repeat", type=int, default=5, help="runs per timing; the median is kept (default: 5)")
+    parser.add_argument("--repeat", type=int, default=7, help="runs per timing; the fastest is kept (default: 7)")
     parser.add_argument("--json", type=Path, default=ROOT / "output" / "bench.json", help="where to write the results")
     args = parser.parse_args(argv)
 
