@@ -13,6 +13,7 @@ import json
 import logging
 import os
 import tempfile
+import time
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import Executor, Future, ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
@@ -28,6 +29,7 @@ log = logging.getLogger(__name__)
 
 MANIFEST_NAME = "manifest.json"
 OUTPUT_KEYS = ("print", "large_print", "docx", "audio", "audio_script")
+CHECKPOINT_SECONDS = 10  # a long build saves the manifest and state this often, so an interrupted one resumes
 
 
 class UsageError(Exception):
@@ -197,22 +199,33 @@ def build(
         else:
             todo.append((source, key, reasons or dict.fromkeys(formats, "its manifest entry or build record is missing"), hashes))
 
-    for (_source, key, reasons, hashes), result in _run(todo, out_dir, settings, today, jobs, executor):
-        result.reasons = reasons
-        if result.leaflet is not None and result.built:
-            state[key] = _state_record(state.get(key), result, hashes, inputs, out_dir)
-        results.append(result)
-        on_result(result)
-
-    manifest = write_manifest(out_dir, results, today)
-    for key in [key for key in state if not (out_dir / key).is_file()]:
-        del state[key]  # its source was deleted: write_manifest removed its files
-    _write_text_atomically(out_dir / incremental.STATE_NAME, incremental.state_text(state))
+    saved = time.monotonic()
+    try:
+        for (_source, key, reasons, hashes), result in _run(todo, out_dir, settings, today, jobs, executor):
+            result.reasons = reasons
+            if result.leaflet is not None and result.built:
+                state[key] = _state_record(state.get(key), result, hashes, inputs, out_dir)
+            results.append(result)
+            on_result(result)
+            if time.monotonic() - saved > CHECKPOINT_SECONDS:
+                _save(out_dir, results, state, today)
+                saved = time.monotonic()
+    finally:  # even when interrupted, so what was built is not built again
+        manifest = _save(out_dir, results, state, today)
     from .index import INDEX_NAME, index_html
 
     index = out_dir / INDEX_NAME
     _write_text_atomically(index, index_html(read_manifest(out_dir), out_dir, settings, today))
     return BuildReport(results, manifest, index)
+
+
+def _save(out_dir: Path, results: Sequence[LeafletResult], state: dict[str, dict], today: dt.date) -> Path:
+    """Write the manifest, then the build state (never ahead of the manifest it vouches for)."""
+    manifest = write_manifest(out_dir, results, today)
+    for key in [key for key in state if not (out_dir / key).is_file()]:
+        del state[key]  # its source was deleted: write_manifest removed its files
+    _write_text_atomically(out_dir / incremental.STATE_NAME, incremental.state_text(state))
+    return manifest
 
 
 def _run(todo, out_dir: Path, settings: Settings, today: dt.date, jobs: int, executor: Executor | None):

@@ -278,3 +278,15 @@ def test_cli_strict_reviews_fails_an_unchanged_overdue_leaflet(tmp_path):
     assert strict.returncode == 1
     assert f"{path}:5: warning: review overdue since March 2028" in strict.stderr
     assert "Built 0 of 1 leaflet (docx)" in strict.stdout
+
+
+def test_an_interrupted_build_keeps_what_it_built(tmp_path, monkeypatch):
+    library = Library(tmp_path, monkeypatch)
+
+    def interrupt_after_first(result) -> None:
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        library.build(on_result=interrupt_after_first)
+    assert library.rendered and set(library.rendered) == every(["alpha"])
+    assert library.build() == every(["beta"])
