@@ -7,20 +7,27 @@ PY := $(VENV)/bin/python
 # poppler-utils: pdftotext/pdftoppm for the tests and page previews; libreoffice-writer-nogui: the
 # test that LibreOffice opens the Word file cleanly.
 SYSTEM_PACKAGES := espeak-ng libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 poppler-utils libreoffice-writer-nogui
+# pandoc: the peer `make bench` compares the Word file with; installed by that target only.
+BENCH_PACKAGES := pandoc
 
 .DEFAULT_GOAL := all
-.PHONY: all system venv build check reviews preview test lint clean
+.PHONY: all system venv build check reviews preview test lint bench clean
 
 all: build
 
-system:
-	@missing="$$(for p in $(SYSTEM_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done)"; \
+# Install the Debian packages of $(1) that are missing, and nothing else.
+define install_missing
+	@missing="$$(for p in $(1); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done)"; \
 	if [ -n "$$missing" ]; then \
 	  echo "Installing system packages:" $$missing; \
 	  SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo); \
 	  $$SUDO apt-get update -qq && \
 	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends $$missing; \
 	fi
+endef
+
+system:
+	$(call install_missing,$(SYSTEM_PACKAGES))
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -45,7 +52,12 @@ test: system venv
 	$(PY) -m pytest --hypothesis-show-statistics
 
 lint: venv
-	$(VENV)/bin/ruff check leafpress tests generate.py
+	$(VENV)/bin/ruff check leafpress tests bench generate.py
+
+# Under 10 minutes: per-format times against the engines, and a generated 200-leaflet library.
+bench: system venv
+	$(call install_missing,$(BENCH_PACKAGES))
+	$(PY) -m bench.run
 
 clean:
-	rm -rf output/*/ output/manifest.json $(VENV)
+	rm -rf output/*/ output/manifest.json output/build-state.json output/index.html output/reviews.csv output/bench.json $(VENV)

@@ -1,27 +1,30 @@
 """Build leaflets into output/: read each source, run the chosen renderers, keep the manifest.
 
 Each leaflet is independent: a bad source is reported and skipped while the others build.
-Every file is written to a temporary name and renamed into place, so a reader of output/
-never sees half a file.
+Only formats whose inputs changed are rebuilt (see incremental.py), in parallel across
+leaflets on any concurrent.futures executor. Every file is written to a temporary name and
+renamed into place, so a reader of output/ never sees half a file.
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import logging
 import os
 import signal
 import tempfile
+import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from concurrent.futures import FIRST_COMPLETED, Executor, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from . import incremental
 from .errors import InputError, OutputError, RenderError
 from .lock import output_lock
-from .model import Leaflet, review_status
-from .reader import read_leaflet
+from .model import Image, Leaflet, ReviewDate, review_status, walk
 from .renderers import RENDERERS
 from .settings import Settings
 
@@ -29,6 +32,7 @@ log = logging.getLogger(__name__)
 
 MANIFEST_NAME = "manifest.json"
 OUTPUT_KEYS = ("print", "large_print", "docx", "audio", "audio_script", "translation_brief", "xliff")
+CHECKPOINT_SECONDS = 10  # a long build saves its build state this often, so an interrupted one resumes
 
 
 class UsageError(Exception):
@@ -42,6 +46,10 @@ class LeafletResult:
     outputs: dict[str, Path] = field(default_factory=dict)
     problems: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    built: list[str] = field(default_factory=list)  # the formats written by this build
+    reasons: dict[str, str] = field(default_factory=dict)  # format -> why it was (re)built
+    unchanged: bool = False  # every format asked for was already up to date
+    review_status: str | None = None  # "ok", "due-soon" or "overdue" once the source was read
 
     @property
     def ok(self) -> bool:
@@ -73,13 +81,16 @@ def parse_formats(text: str | None) -> list[str]:
 
 
 def review_warnings(leaflet: Leaflet, today: dt.date) -> list[str]:
-    meta = leaflet.meta
-    status = review_status(meta.next_review, today)
-    where = f"{leaflet.source}:{leaflet.line_of('next_review')}"
+    return _review_warnings(leaflet.source, leaflet.line_of("next_review"), leaflet.meta.next_review, today)
+
+
+def _review_warnings(source: Path, line: int, next_review: ReviewDate, today: dt.date) -> list[str]:
+    status = review_status(next_review, today)
+    where = f"{source}:{line}"
     if status == "overdue":
-        return [f"{where}: warning: review overdue since {meta.next_review.display}; review the leaflet and update last_reviewed and next_review"]
+        return [f"{where}: warning: review overdue since {next_review.display}; review the leaflet and update last_reviewed and next_review"]
     if status == "due-soon":
-        return [f"{where}: warning: review due {meta.next_review.display}; plan the review now"]
+        return [f"{where}: warning: review due {next_review.display}; plan the review now"]
     return []
 
 
@@ -94,6 +105,8 @@ def output_paths(leaflet: Leaflet, out_dir: Path, formats: Iterable[str]) -> dic
 
 def build_leaflet(source: Path, out_dir: Path, formats: Sequence[str], settings: Settings, today: dt.date) -> LeafletResult:
     """Read one source and write each chosen format; never raises for bad input."""
+    from .reader import read_leaflet  # parsed only when something is built
+
     result = LeafletResult(source)
     try:
         leaflet = read_leaflet(source)
@@ -104,6 +117,7 @@ def build_leaflet(source: Path, out_dir: Path, formats: Sequence[str], settings:
         result.problems = [f"{source}:1: cannot read the file ({err.strerror}); check it exists and is readable"]
         return result
     result.leaflet = leaflet
+    result.review_status = review_status(leaflet.meta.next_review, today)
     result.warnings = review_warnings(leaflet, today)
     for name in formats:
         renderer = RENDERERS[name]
@@ -121,6 +135,7 @@ def build_leaflet(source: Path, out_dir: Path, formats: Sequence[str], settings:
             result.problems.append(f"{source}: {name}: unexpected error ({type(err).__name__}: {err}); please report it, with -v output")
             continue
         result.outputs.update(targets)
+        result.built.append(name)
     return result
 
 
@@ -143,10 +158,19 @@ def _render_atomically(render: Callable, leaflet: Leaflet, settings: Settings, t
 class BuildReport:
     results: list[LeafletResult]
     manifest: Path
+    index: Path | None = None
 
     @property
     def failed(self) -> list[LeafletResult]:
         return [r for r in self.results if not r.ok]
+
+    @property
+    def unchanged(self) -> list[LeafletResult]:
+        return [r for r in self.results if r.ok and r.unchanged]
+
+    @property
+    def built(self) -> list[LeafletResult]:
+        return [r for r in self.results if r.ok and not r.unchanged]
 
 
 def build(
@@ -158,50 +182,145 @@ def build(
     jobs: int = 1,
     on_result: Callable[[LeafletResult], None] = lambda result: None,
     on_wait: Callable[[str], None] = lambda message: None,
+    force: bool = False,
+    executor: Executor | None = None,
 ) -> BuildReport:
-    """Build every source (in parallel when jobs > 1), keeping the manifest current after each one.
+    """Build every source whose outputs are out of date (all of them with ``force``) and update
+    the manifest, the build state and the index page.
 
-    Only one build writes to an output folder at a time; a second one waits.
-    Raises OutputError when the output folder cannot be written at all.
+    Leaflets are built on ``executor`` when one is given (any concurrent.futures Executor, such
+    as a cluster's), else in a pool of ``jobs`` processes, else one after another. The manifest
+    is rewritten after each leaflet, so it always lists what is on disk. Only one build writes
+    to an output folder at a time; a second one waits. Raises OutputError when the output folder
+    cannot be written at all.
     """
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
         with output_lock(out_dir, on_wait):
             _remove_stale_temporaries(out_dir)
-            results: list[LeafletResult] = []
-
-            def finished(result: LeafletResult) -> None:
-                results.append(result)
-                write_manifest(out_dir, [result], today)
-                on_result(result)
-
-            if jobs > 1 and len(sources) > 1:
-                for result in _in_parallel(build_leaflet, [(s, out_dir, formats, settings, today) for s in sources], jobs):
-                    finished(result)
-            else:
-                for source in sources:
-                    finished(build_leaflet(source, out_dir, formats, settings, today))
-            manifest = write_manifest(out_dir, [], today)
+            return _build_locked(sources, out_dir, formats, settings, today, jobs, on_result, force, executor)
     except OSError as err:
         raise OutputError(f"{out_dir}: cannot write the output folder ({err.strerror or err}); choose another --out or free some space") from err
-    return BuildReport(results, manifest)
 
 
-def _in_parallel(function: Callable, argument_lists: Sequence[tuple], jobs: int) -> Iterator:
-    """Run ``function`` over the argument lists in worker processes, yielding results as they finish.
+def _build_locked(sources, out_dir, formats, settings, today, jobs, on_result, force, executor) -> BuildReport:
+    state = incremental.load_state(out_dir)
+    in_manifest = {entry["source"] for entry in read_manifest(out_dir)}
+    inputs = incremental.Inputs(settings)
+    results: list[LeafletResult] = []
+    todo: list[tuple[Path, str, dict[str, str], dict[str, dict[str, str]]]] = []
+    for source in sources:
+        key = _relative(source, out_dir)
+        record = state.get(key)
+        reasons, hashes = incremental.stale_formats(source, record, formats, inputs, out_dir, force)
+        unchanged = None if reasons else _unchanged_result(source, record, today)
+        if unchanged is not None and key in in_manifest:
+            results.append(unchanged)
+            on_result(unchanged)
+        else:
+            todo.append((source, key, reasons or dict.fromkeys(formats, "its manifest entry or build record is missing"), hashes))
+
+    saved = time.monotonic()
+    try:
+        for (_source, key, reasons, hashes), result in _run(todo, out_dir, settings, today, jobs, executor):
+            result.reasons = reasons
+            if result.leaflet is not None and result.built:
+                state[key] = _state_record(state.get(key), result, hashes, inputs, out_dir)
+            results.append(result)
+            write_manifest(out_dir, [result], today)
+            on_result(result)
+            if time.monotonic() - saved > CHECKPOINT_SECONDS:
+                _save_state(out_dir, state)
+                saved = time.monotonic()
+    finally:  # even when interrupted, so what was built is not built again
+        manifest = write_manifest(out_dir, [], today)
+        _save_state(out_dir, state)
+    from .index import INDEX_NAME, index_html
+
+    index = out_dir / INDEX_NAME
+    _write_text_atomically(index, index_html(read_manifest(out_dir), out_dir, settings, today))
+    return BuildReport(results, manifest, index)
+
+
+def _save_state(out_dir: Path, state: dict[str, dict]) -> None:
+    """Write the build state, after the manifest it vouches for (never ahead of it)."""
+    for key in [key for key in state if not (out_dir / key).is_file()]:
+        del state[key]  # its source was deleted: write_manifest removed its files
+    _write_text_atomically(out_dir / incremental.STATE_NAME, incremental.state_text(state))
+
+
+def _run(todo, out_dir: Path, settings: Settings, today: dt.date, jobs: int, executor: Executor | None) -> Iterator:
+    """Build each leaflet of ``todo``, yielding (its todo entry, its result) as each finishes."""
+
+    def arguments(item: tuple) -> tuple:
+        return item[0], out_dir, list(item[2]), settings, today
+
+    if executor is None and (jobs <= 1 or len(todo) <= 1):
+        for item in todo:
+            yield item, build_leaflet(*arguments(item))
+        return
+    with contextlib.ExitStack() as stack:
+        if executor is None:
+            executor = stack.enter_context(ProcessPoolExecutor(max_workers=min(jobs, len(todo)), initializer=_ignore_interrupts))
+        for item, future in _in_parallel(executor, build_leaflet, todo, arguments, max(jobs, 1)):
+            try:
+                result = future.result()
+            except Exception as err:  # a worker that died (killed, out of memory) fails its leaflet only
+                log.debug("worker failed on %s", item[0], exc_info=True)
+                result = LeafletResult(item[0], problems=[f"{item[0]}: the build worker failed ({type(err).__name__}: {err}); build it again"])
+            yield item, result
+
+
+def _in_parallel(executor: Executor, function: Callable, items: Sequence, arguments: Callable, jobs: int) -> Iterator[tuple]:
+    """Run ``function(*arguments(item))`` for each item on the executor, yielding (item, future) as each finishes.
 
     At most ``jobs`` calls are handed out at a time, so Ctrl-C lets the running ones
-    finish and starts no more (a pool's own queue would already hold further work).
+    finish and starts no more (an executor's own queue would already hold further work).
     """
-    waiting = list(reversed(argument_lists))
-    with ProcessPoolExecutor(max_workers=min(jobs, len(argument_lists)), initializer=_ignore_interrupts) as pool:
-        running = set()
-        while waiting or running:
-            while waiting and len(running) < jobs:
-                running.add(pool.submit(function, *waiting.pop()))
-            done, running = wait(running, return_when=FIRST_COMPLETED)
-            for future in done:
-                yield future.result()
+    waiting = list(reversed(items))
+    running: dict[Future, object] = {}
+    while waiting or running:
+        while waiting and len(running) < jobs:
+            item = waiting.pop()
+            running[executor.submit(function, *arguments(item))] = item
+        done, _ = wait(running, return_when=FIRST_COMPLETED)
+        for future in done:
+            yield running.pop(future), future
+
+
+def _unchanged_result(source: Path, record: dict, today: dt.date) -> LeafletResult | None:
+    """The result of a leaflet left as it was, its review warnings from the build state; None if
+    the state doesn't say enough."""
+    try:
+        next_review = ReviewDate.from_iso(record["next_review"])
+        line = int(record["next_review_line"])
+    except (KeyError, TypeError, ValueError):
+        return None
+    return LeafletResult(source, warnings=_review_warnings(source, line, next_review, today), unchanged=True,
+                         review_status=review_status(next_review, today))
+
+
+def _state_record(previous: dict | None, result: LeafletResult, hashes: dict[str, dict[str, str]],
+                  inputs: incremental.Inputs, out_dir: Path) -> dict:
+    """What the build state keeps about one leaflet after some of its formats were built."""
+    leaflet = result.leaflet
+    assert leaflet is not None
+    root = leaflet.source.parent.resolve()
+    images = sorted({Path(os.path.relpath(image.path, root)).as_posix() for image in walk(leaflet.blocks) if isinstance(image, Image)})
+    record = {
+        "sha256": leaflet.checksum,
+        "images": images,
+        "next_review": leaflet.meta.next_review.iso,
+        "next_review_line": leaflet.line_of("next_review"),
+        "formats": dict((previous or {}).get("formats") or {}),
+    }
+    for name in result.built:
+        built_hashes = dict(hashes[name], source=leaflet.checksum)
+        if "images" in built_hashes:
+            built_hashes["images"] = inputs.images(leaflet.source, record)
+        files = {key: incremental.file_record(out_dir, result.outputs[key]) for key in RENDERERS[name].outputs}
+        record["formats"][name] = {"inputs": built_hashes, "files": files}
+    return record
 
 
 def _ignore_interrupts() -> None:
@@ -262,6 +381,7 @@ def write_manifest(out_dir: Path, results: Sequence[LeafletResult], today: dt.da
     kept = []
     for entry in entries.values():
         if (out_dir / entry["source"]).is_file():
+            _refresh_review_status(entry, today)
             kept.append(entry)
         else:
             _remove_outputs(out_dir, entry)
@@ -269,6 +389,14 @@ def write_manifest(out_dir: Path, results: Sequence[LeafletResult], today: dt.da
     path = out_dir / MANIFEST_NAME
     _write_text_atomically(path, json.dumps({"leaflets": kept}, indent=2, ensure_ascii=False) + "\n")
     return path
+
+
+def _refresh_review_status(entry: dict, today: dt.date) -> None:
+    """Judge an entry kept from an earlier build on the day of this one."""
+    try:
+        entry["review_status"] = review_status(ReviewDate.from_iso(str(entry["next_review"])), today)
+    except (KeyError, ValueError):
+        pass  # an entry this version didn't write: leave it as it was
 
 
 def _remove_outputs(out_dir: Path, entry: dict) -> None:

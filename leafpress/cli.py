@@ -52,13 +52,20 @@ def make_parser() -> argparse.ArgumentParser:
                        help="leaflets built at once (default: the number of CPU cores)")
     build.add_argument("--strict-reviews", action="store_true",
                        help="fail leaflets whose review is overdue (they are still built)")
+    build.add_argument("--force", action="store_true",
+                       help="rebuild every leaflet, even those whose outputs are up to date")
 
     check = commands.add_parser("check", help="validate leaflets without building them")
     common(check)
     check.add_argument("--strict-reviews", action="store_true", help="treat an overdue review as an error")
+    check.add_argument("--strict", action="store_true", help="treat plain-language warnings as errors")
+    check.add_argument("--max-reading-age", type=float, default=None, metavar="AGE",
+                       help="warn above this reading age (default: 11, from NHS guidance)")
 
-    reviews = commands.add_parser("reviews", help="print every leaflet's review status")
+    reviews = commands.add_parser("reviews", help="print every leaflet's review status and write reviews.csv")
     common(reviews)
+    reviews.add_argument("--out", type=Path, default=DEFAULT_OUT, metavar="DIR",
+                         help="folder for reviews.csv (default: output/)")
 
     preview = commands.add_parser("preview", help="render PNG thumbnails of every page of the built PDFs")
     common(preview)
@@ -107,7 +114,7 @@ def _main(argv: Sequence[str] | None) -> int:
             return _check(args, sources, today)
         if args.command == "preview":
             return _preview(args, sources)
-        return _reviews(sources, today)
+        return _reviews(args, sources, today)
     except UsageError as err:
         parser.error(str(err))
     except InputError as err:
@@ -122,7 +129,6 @@ def _main(argv: Sequence[str] | None) -> int:
 
 def _build(args, sources, settings, today: dt.date) -> int:
     from .build import UsageError, build, default_jobs, parse_formats
-    from .model import review_status
     from .progress import Progress
 
     formats = parse_formats(args.formats)
@@ -135,20 +141,35 @@ def _build(args, sources, settings, today: dt.date) -> int:
                 progress.write(line)
             for line in result.problems:
                 progress.write(line)
-            progress.advance(f"{'built' if result.ok else 'FAILED'} {result.source}")
+            if result.unchanged:
+                progress.advance(f"unchanged {result.source}", quiet=True)
+            else:
+                progress.advance(f"{'built' if result.ok else 'FAILED'} {result.source}{_why(result.reasons)}")
 
-        result = build(sources, args.out, formats, settings, today, jobs=jobs, on_result=report, on_wait=progress.write)
-    failed = len(result.failed)
-    overdue = [r for r in result.results if r.leaflet and review_status(r.leaflet.meta.next_review, today) == "overdue"]
-    built = len(result.results) - failed
-    print(f"Built {built} of {len(result.results)} leaflet{'s' if len(result.results) != 1 else ''} "
-          f"({', '.join(formats)}) into {_shown(args.out)}; manifest: {_shown(result.manifest)}")
+        report_ = build(sources, args.out, formats, settings, today, jobs=jobs, on_result=report, on_wait=progress.write, force=args.force)
+    total, failed, unchanged = len(report_.results), report_.failed, report_.unchanged
+    overdue = [r for r in report_.results if r.review_status == "overdue"]
+    print(f"Built {len(report_.built)} of {total} leaflet{'s' if total != 1 else ''} "
+          f"({', '.join(formats)}) into {_shown(args.out)}"
+          + (f"; {len(unchanged)} unchanged (--force rebuilds them)" if unchanged else "")
+          + f"; manifest: {_shown(report_.manifest)}")
     if failed:
-        print(f"{failed} failed: see the messages above", file=sys.stderr)
+        print(f"{len(failed)} failed: see the messages above", file=sys.stderr)
+        for result in failed:
+            print(f"  {result.problems[0]}", file=sys.stderr)
     if args.strict_reviews and overdue:
         print(f"{len(overdue)} leaflet(s) overdue for review (--strict-reviews)", file=sys.stderr)
         return 1
     return 1 if failed else 0
+
+
+def _why(reasons: dict[str, str]) -> str:
+    """``(print, docx: the layouts changed)``: which formats were built and why."""
+    by_reason: dict[str, list[str]] = {}
+    for name, reason in reasons.items():
+        by_reason.setdefault(reason, []).append(name)
+    parts = ["{}: {}".format(", ".join(names), reason) for reason, names in by_reason.items()]
+    return f" ({'; '.join(parts)})" if parts else ""
 
 
 def _read_all(sources) -> tuple[list, int]:
@@ -169,29 +190,39 @@ def _read_all(sources) -> tuple[list, int]:
 
 def _check(args, sources, today: dt.date) -> int:
     from .build import review_warnings
+    from .lint import MAX_READING_AGE, lint
 
+    limit = MAX_READING_AGE if args.max_reading_age is None else args.max_reading_age
     leaflets, bad = _read_all(sources)
-    overdue = 0
+    overdue = plain_language = 0
     for leaflet in leaflets:
         for warning in review_warnings(leaflet, today):
             overdue += "overdue" in warning
             print(warning, file=sys.stderr)
-    print(f"Checked {len(sources)} leaflet{'s' if len(sources) != 1 else ''}: {bad} with errors, {len(leaflets)} valid")
-    return 1 if bad or (args.strict_reviews and overdue) else 0
+        for finding in lint(leaflet, limit):
+            plain_language += 1
+            print(finding, file=sys.stderr)
+    summary = f"Checked {len(sources)} leaflet{'s' if len(sources) != 1 else ''}: {bad} with errors, {len(leaflets)} valid"
+    if plain_language:
+        summary += f"; {plain_language} plain-language warning{'s' if plain_language != 1 else ''}" + (" (--strict)" if args.strict else "")
+    print(summary)
+    return 1 if bad or (args.strict_reviews and overdue) or (args.strict and plain_language) else 0
 
 
-def _reviews(sources, today: dt.date) -> int:
-    from .model import review_status
+def _reviews(args, sources, today: dt.date) -> int:
+    from .build import _write_text_atomically
+    from .reviews import CSV_NAME, csv_text, review_rows, table_lines
 
     leaflets, bad = _read_all(sources)
-    rows = [("Status", "Next review", "Last reviewed", "Resource", "Language", "Leaflet")]
-    for leaflet in leaflets:
-        meta = leaflet.meta
-        rows.append((review_status(meta.next_review, today), meta.next_review.display, meta.last_reviewed.display,
-                     meta.resource_number, meta.language, str(leaflet.source)))
-    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
-    for row in rows:
-        print("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip())
+    rows = review_rows(leaflets, today)
+    for line in table_lines(rows):
+        print(line)
+    args.out.mkdir(parents=True, exist_ok=True)
+    target = args.out / CSV_NAME
+    _write_text_atomically(target, csv_text(rows, today))
+    counts = {status: sum(row.status == status for row in rows) for status in ("overdue", "due-soon", "ok")}
+    print(f"{len(rows)} leaflet{'s' if len(rows) != 1 else ''}: {counts['overdue']} overdue, {counts['due-soon']} due soon, "
+          f"{counts['ok']} ok; written to {_shown(target)}")
     return 1 if bad else 0
 
 

@@ -35,6 +35,15 @@ class ReviewDate:
         text = f"{self.year:04d}-{self.month:02d}"
         return text if self.day is None else f"{text}-{self.day:02d}"
 
+    @classmethod
+    def from_iso(cls, text: str) -> ReviewDate:
+        """The date back from its ``iso`` form (as kept in the manifest); ValueError if it isn't one."""
+        parts = [int(part) for part in str(text).split("-")]
+        if len(parts) not in (2, 3):
+            raise ValueError(f"'{text}' is not YYYY-MM or YYYY-MM-DD")
+        dt.date(parts[0], parts[1], parts[2] if len(parts) == 3 else 1)  # raises ValueError for an impossible date
+        return cls(*parts)
+
     @property
     def first_day(self) -> dt.date:
         return dt.date(self.year, self.month, self.day or 1)
@@ -173,6 +182,17 @@ class Image:
 
 
 Block = Heading | Paragraph | ListBlock | Table | Callout | Image
+
+
+def walk(blocks: tuple[Block, ...]) -> Iterator[Block]:
+    """Every block in reading order, including those inside callouts and list items."""
+    for block in blocks:
+        yield block
+        if isinstance(block, Callout):
+            yield from walk(block.blocks)
+        elif isinstance(block, ListBlock):
+            for item in block.items:
+                yield from walk(item.blocks)
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,4 @@
-"""Progress for long builds: a tqdm bar on a terminal, one plain line per leaflet in CI logs."""
+"""Progress for long builds: one tqdm bar for the whole library on a terminal, plain lines in CI logs."""
 
 from __future__ import annotations
 
@@ -31,10 +31,11 @@ class Progress:
         else:
             print(line, file=self.stream, flush=True)
 
-    def advance(self, what: str) -> None:
+    def advance(self, what: str, quiet: bool = False) -> None:
+        """One more leaflet done; ``quiet`` ones (left unchanged) print no line of their own in logs."""
         self.done += 1
         if self.bar is not None:
             self.bar.set_postfix_str(what, refresh=False)
             self.bar.update(1)
-        else:
+        elif not quiet:
             print(f"[{self.done}/{self.total}] {what}", file=self.stream, flush=True)

@@ -69,7 +69,7 @@ def test_build_help_lists_its_options():
         (["build", "{src}", "--out", "{out}", "--formats", "docx,mp3"], "unknown format 'mp3'; choose from print,large-print,docx,audio"),
         (["build", "{missing}", "--out", "{out}"], "{missing}: no such file or folder"),
         (["check", "{missing}"], "{missing}: no such file or folder"),
-        (["reviews", "{missing}"], "{missing}: no such file or folder"),
+        (["reviews", "{missing}", "--out", "{out}"], "{missing}: no such file or folder"),
         (["build", "{src}", "--out", "{out}", "--today", "2025-13-01"], "'2025-13-01' is not a date; write YYYY-MM-DD"),
         (["build", "{src}", "--out", "{out}", "--jobs", "-1"], "--jobs must be at least 1"),
         (["build", "{src}", "--out", "{out}", "--jobs", "0"], "--jobs must be at least 1"),
@@ -190,7 +190,8 @@ def test_build_only_docx(tmp_path):
     assert result.returncode == 0, result.stderr
     no_traceback(result)
     assert sorted(p.relative_to(out).as_posix() for p in out.rglob("*")) == [
-        ".build.lock", "good", "good/good.docx", "good/good.translation-brief.txt", "good/good.xlf", "manifest.json"
+        ".build.lock", "build-state.json", "good", "good/good.docx", "good/good.translation-brief.txt", "good/good.xlf",
+        "index.html", "manifest.json",
     ]
     assert zipfile.is_zipfile(out / "good" / "good.docx")
     assert manifest(out) == {
@@ -272,10 +273,12 @@ def test_build_audio_keeps_stdout_clean(tmp_path):
 @pytest.mark.parametrize(("today", "status"), [("2026-11-24", "overdue"), ("2025-05-01", "due-soon"), ("2024-01-01", "ok")])
 def test_reviews_table(tmp_path, today, status):
     path = good(tmp_path / "src")
-    result = run_cli("reviews", tmp_path / "src", "--today", today)
+    result = run_cli("reviews", tmp_path / "src", "--today", today, "--out", tmp_path / "out")
     assert result.returncode == 0, result.stderr
     no_traceback(result)
-    header, *rows = result.stdout.splitlines()
+    *lines, summary = result.stdout.splitlines()
+    header, *rows = lines
+    assert summary.endswith(f"; written to {tmp_path / 'out' / 'reviews.csv'}")
     assert header.split() == ["Status", "Next", "review", "Last", "reviewed", "Resource", "Language", "Leaflet"]
     assert len(rows) == 1
     assert rows[0].split() == [status, "June", "2025", "June", "2022", "77/VER2", "en-GB", str(path)]
@@ -285,8 +288,8 @@ def test_reviews_table(tmp_path, today, status):
 def test_reviews_with_a_bad_leaflet(tmp_path):
     good(tmp_path / "src")
     path = bad(tmp_path / "src")
-    result = run_cli("reviews", tmp_path / "src", "--today", "2024-01-01")
+    result = run_cli("reviews", tmp_path / "src", "--today", "2024-01-01", "--out", tmp_path / "out")
     assert result.returncode == 1
     no_traceback(result)
     assert result.stderr.splitlines() == [f"{path}:9: {ITALICS}"]
-    assert [line.split()[0] for line in result.stdout.splitlines()] == ["Status", "ok"]
+    assert [line.split()[0] for line in result.stdout.splitlines()[:-1]] == ["Status", "ok"]

@@ -1,0 +1,312 @@
+"""The benchmark (`make bench`): leafpress against its engine floors, and a 200-leaflet library build.
+
+Everything is measured side by side on this machine in one run; the table is printed and
+written as JSON (default output/bench.json). Short timings keep the fastest of several runs,
+ours and the floor taken in turns, as the least disturbed by other work on the machine. Per format, "ours" is a whole leafpress build of
+the example leaflet in one format (read, render, write into place) in a warm process, and the
+floor is the engine alone making the same thing: WeasyPrint on the same HTML and CSS with the
+same PDF/UA options, python-docx writing the same text with the same styles. Pandoc (md → docx)
+and `generate.py --help` are timed as whole processes. The library rows run the real command line.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import importlib.util
+import json
+import os
+import random
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from leafpress.build import build_leaflet, default_jobs
+from leafpress.model import Bold, Callout, Heading, Image, ListBlock, Paragraph, Table, plain_text
+from leafpress.reader import read_leaflet
+from leafpress.settings import PROJECT_ROOT as ROOT
+from leafpress.settings import load_settings
+
+EXAMPLE = ROOT / "source" / "poem-achalasia.md"
+GENERATE = ROOT / "generate.py"
+LIBRARY_FORMATS = "print,large-print,docx"
+TODAY = "2026-01-01"
+TARGETS = {"format": 1.25, "efficiency": 0.85, "noop_s": 1.0, "edit_ratio": 1.3, "worker_mb": 300, "help_s": 0.3}
+
+
+def paired_times(ours: Callable[[], object], floor: Callable[[], object], repeat: int) -> tuple[float, float]:
+    """The fastest of ``repeat`` runs of each, run in turns after a warm-up so both see the same
+    conditions; the minimum is the least disturbed by other work on the machine."""
+    ours(), floor()
+    ours_times, floor_times = [], []
+    for _ in range(repeat):
+        for action, times in ((ours, ours_times), (floor, floor_times)):
+            start = time.perf_counter()
+            action()
+            times.append(time.perf_counter() - start)
+    return min(ours_times), min(floor_times)
+
+
+def run_process(args: list[str]) -> tuple[float, float]:
+    """Run a command; its wall time in seconds and the peak RSS in MB of its largest process,
+    counting the worker processes it waited for (ru_maxrss of wait4)."""
+    start = time.perf_counter()
+    process = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, cwd=ROOT)
+    _, status, usage = os.wait4(process.pid, 0)
+    elapsed = time.perf_counter() - start
+    process.returncode = os.waitstatus_to_exitcode(status)
+    stderr = process.stderr.read().decode("utf-8", "replace") if process.stderr else ""
+    if process.returncode not in (0,):
+        raise SystemExit(f"benchmark command failed ({process.returncode}): {' '.join(args)}\n{stderr[-2000:]}")
+    return elapsed, usage.ru_maxrss / 1024
+
+
+def cli(*args: str | Path) -> list[str]:
+    return [sys.executable, str(GENERATE), *map(str, args)]
+
+
+# -- per format ---------------------------------------------------------------------------
+
+
+def weasyprint_floor(leaflet, settings, variant: str, target: Path) -> Callable[[], object]:
+    import weasyprint
+
+    from leafpress.renderers.print_pdf import leaflet_html
+
+    html, css = leaflet_html(leaflet, settings, variant)
+    base = str(leaflet.source.parent.resolve())
+
+    def make() -> None:
+        fonts = weasyprint.text.fonts.FontConfiguration()
+        stylesheet = weasyprint.CSS(string=css, font_config=fonts)
+        weasyprint.HTML(string=html, base_url=base).write_pdf(target, stylesheets=[stylesheet], font_config=fonts, pdf_variant="pdf/ua-1")
+
+    return make
+
+
+def python_docx_floor(leaflet, target: Path) -> Callable[[], object]:
+    """python-docx alone writing the leaflet's words with the same kinds of styles, nothing more."""
+
+    def make() -> None:
+        import docx
+
+        document = docx.Document()
+        document.add_paragraph(leaflet.meta.title, style="Title")
+
+        def blocks(items, depth: int = 0) -> None:
+            for block in items:
+                if isinstance(block, Heading):
+                    document.add_paragraph(block.text, style=f"Heading {block.level - 1}")
+                elif isinstance(block, Paragraph):
+                    paragraph = document.add_paragraph()
+                    for span in block.inlines:
+                        paragraph.add_run(plain_text((span,)), style="Strong" if isinstance(span, Bold) else None)
+                elif isinstance(block, ListBlock):
+                    style = "List Number" if block.ordered else "List Bullet"
+                    for item in block.items:
+                        for inner in item.blocks:
+                            if isinstance(inner, Paragraph):
+                                document.add_paragraph(plain_text(inner.inlines), style=style if depth == 0 else f"{style} 2")
+                            else:
+                                blocks((inner,), depth + 1)
+                elif isinstance(block, Callout):
+                    blocks(block.blocks, depth)
+                elif isinstance(block, Table):
+                    table = document.add_table(rows=1 + len(block.rows), cols=len(block.header))
+                    for r, cells in enumerate((block.header, *block.rows)):
+                        for c, cell in enumerate(cells):
+                            table.rows[r].cells[c].text = plain_text(cell)
+                elif isinstance(block, Image):
+                    document.add_picture(str(block.path))
+
+        blocks(leaflet.blocks)
+        document.sections[0].footer.paragraphs[0].text = leaflet.meta.stamp
+        document.save(str(target))
+
+    return make
+
+
+def format_rows(workdir: Path, repeat: int) -> list[dict]:
+    settings = load_settings()
+    leaflet = read_leaflet(EXAMPLE)
+    today = dt.date.fromisoformat(TODAY)
+    rows = []
+    for name in ("print", "large-print"):
+        ours, floor = paired_times(lambda name=name: build_leaflet(EXAMPLE, workdir / "ours", [name], settings, today),
+                                   weasyprint_floor(leaflet, settings, name, workdir / f"floor.{name}.pdf"), repeat)
+        rows.append({"format": name, "ours_s": ours, "floor": "WeasyPrint, same HTML and CSS, PDF/UA-1", "floor_s": floor})
+    ours, floor = paired_times(lambda: build_leaflet(EXAMPLE, workdir / "ours", ["docx"], settings, today),
+                               python_docx_floor(leaflet, workdir / "floor.docx"), repeat)
+    rows.append({"format": "docx", "ours_s": ours, "floor": "python-docx alone, same text and styles", "floor_s": floor})
+    for row in rows:
+        row["ratio"] = row["ours_s"] / row["floor_s"]
+        row["target"] = TARGETS["format"]
+    return rows
+
+
+def pandoc_row(workdir: Path, repeat: int) -> dict:
+    """Whole processes: `generate.py build --formats docx` against `pandoc -o x.docx`."""
+    if shutil.which("pandoc") is None:
+        return {"format": "docx (process)", "skipped": "pandoc is not installed (make bench installs it)"}
+    body = workdir / "pandoc-input.md"
+    body.write_text(EXAMPLE.read_text(encoding="utf-8"), encoding="utf-8")
+    ours, peer = paired_times(
+        lambda: run_process(cli("build", EXAMPLE, "--out", workdir / "cli", "--formats", "docx", "--force", "--today", TODAY)),
+        lambda: run_process(["pandoc", str(body), "-o", str(workdir / "pandoc.docx")]), repeat)
+    return {"format": "docx (process)", "ours_s": ours, "floor": "pandoc md → docx, whole process", "floor_s": peer,
+            "ratio": ours / peer, "target": None}
+
+
+def audio_row(workdir: Path) -> dict:
+    """From bench/audio.py (the audio engineer's), when it is there."""
+    if importlib.util.find_spec("bench.audio") is None:
+        return {"format": "audio", "skipped": "bench/audio.py is not there yet"}
+    from bench import audio
+
+    folder = workdir / "audio"
+    folder.mkdir()
+    return audio.measure(EXAMPLE, folder)
+
+
+# -- the library ---------------------------------------------------------------------------
+
+PHRASES = ("Ask us if anything is not clear.", "Bring a list of your medicines.", "You can bring someone with you.",
+           "Tell us if you have any allergies.", "We will explain each step.", "Write down any questions you have.")
+
+
+def make_library(folder: Path, size: int) -> list[Path]:
+    """``size`` leaflets made from the example, each with its own title, dates and varied text."""
+    text = EXAMPLE.read_text(encoding="utf-8")
+    front, body = text.split("\n---\n", 1)
+    paragraphs = body.split("\n\n")
+    folder.mkdir(parents=True)
+    paths = []
+    for i in range(size):
+        rng = random.Random(i)
+        varied = [p + (" " + rng.choice(PHRASES) if p and p[0].isalpha() and rng.random() < 0.4 else "")
+                  for p in paragraphs if not (p.startswith("- ") and rng.random() < 0.15)]
+        head = re.sub(r"title: .*", f"title: POEM surgery for achalasia, leaflet {i + 1}", front)
+        head = re.sub(r"resource_number: .*", f"resource_number: {5000 + i}/VER{1 + i % 3}", head)
+        head = re.sub(r"next_review: .*", f"next_review: {2025 + i % 5}-{1 + i % 12:02d}", head)
+        path = folder / f"leaflet-{i + 1:03d}.md"
+        path.write_text(head + "\n---\n" + "\n\n".join(varied), encoding="utf-8")
+        paths.append(path)
+    return paths
+
+
+def library_rows(workdir: Path, size: int, jobs: int, sample: int) -> dict:
+    """The library's builds through the command line. The speedup is measured on the first
+    ``sample`` leaflets, serial and parallel builds taken in turns twice, the faster of each kept."""
+    src = workdir / "library"
+    paths = make_library(src, size)
+    common = ["--formats", LIBRARY_FORMATS, "--today", TODAY]
+
+    def build(source: Path, out: str, job_count: int) -> tuple[float, float]:
+        return run_process(cli("build", source, "--out", workdir / out, "--jobs", str(job_count), *common))
+
+    sample_src = workdir / "sample"
+    sample_src.mkdir()
+    for path in paths[:sample]:
+        shutil.copy(path, sample_src / path.name)
+    serial, parallel = [], []
+    for turn in range(2):
+        serial.append(build(sample_src, f"serial-{turn}", 1)[0])
+        parallel.append(build(sample_src, f"parallel-{turn}", jobs)[0])
+    speedup = min(serial) / min(parallel)
+
+    cold_s, worker_mb = build(src, "out", jobs)
+    noop_s = min(build(src, "out", jobs)[0] for _ in range(3))
+    edited = paths[size // 2]
+    edits, alone = [], []
+    for turn in range(3):
+        edited.write_text(edited.read_text(encoding="utf-8").replace("Achalasia", f"Achalasia ({turn})", 1), encoding="utf-8")
+        edits.append(build(src, "out", jobs)[0])
+        alone.append(build(edited, f"alone-{turn}", 1)[0])
+    return {
+        "leaflets": size, "formats": LIBRARY_FORMATS, "jobs": jobs, "sample": sample,
+        "serial_s": min(serial), "parallel_s": min(parallel), "speedup": speedup, "efficiency": speedup / jobs,
+        "cold_s": cold_s, "noop_s": noop_s, "edit_s": min(edits), "alone_s": min(alone), "edit_ratio": min(edits) / min(alone),
+        "worker_mb": worker_mb,
+    }
+
+
+def help_time(repeat: int) -> float:
+    return min(run_process(cli("--help"))[0] for _ in range(repeat))
+
+
+# -- report --------------------------------------------------------------------------------
+
+
+def verdict(ok: bool) -> str:
+    return "yes" if ok else "NO"
+
+
+def table(results: dict) -> str:
+    lines = ["| Measure | leafpress | Floor or peer | Ratio | Target | Met |", "|---|---|---|---|---|---|"]
+    for row in results["formats"]:
+        if "skipped" in row:
+            lines.append(f"| {row['format']} | – | – | – | – | skipped: {row['skipped']} |")
+            continue
+        target = row.get("target")
+        met = verdict(row["ratio"] <= target) if target else "(peer, no target)"
+        floor = row.get("floor", "engine floor")
+        lines.append(f"| {row['format']} | {row['ours_s']:.3f} s | {row['floor_s']:.3f} s ({floor}) | {row['ratio']:.2f}× | "
+                     f"{f'≤ {target}×' if target else '–'} | {met} |")
+    lib = results["library"]
+    n, formats = lib["leaflets"], lib["formats"]
+    lines += [
+        f"| {n} leaflets ({formats}), cold, {lib['jobs']} jobs (all cores) | {lib['cold_s']:.1f} s | | | | |",
+        f"| parallel speedup ({lib['sample']} of them, 1 job against {lib['jobs']}) | {lib['parallel_s']:.1f} s | "
+        f"{lib['serial_s']:.1f} s (1 job): {lib['speedup']:.2f}× | efficiency {lib['efficiency']:.0%} | ≥ {TARGETS['efficiency']:.0%} | "
+        f"{verdict(lib['efficiency'] >= TARGETS['efficiency'])} |",
+        f"| {n} leaflets, no-op rebuild | {lib['noop_s']:.2f} s | | | < {TARGETS['noop_s']:g} s | {verdict(lib['noop_s'] < TARGETS['noop_s'])} |",
+        f"| {n} leaflets, one leaflet edited | {lib['edit_s']:.2f} s | {lib['alone_s']:.2f} s (that leaflet built alone) | "
+        f"{lib['edit_ratio']:.2f}× | < {TARGETS['edit_ratio']}× | {verdict(lib['edit_ratio'] < TARGETS['edit_ratio'])} |",
+        f"| peak memory of a worker | {lib['worker_mb']:.0f} MB | | | < {TARGETS['worker_mb']} MB | "
+        f"{verdict(lib['worker_mb'] < TARGETS['worker_mb'])} |",
+        f"| `generate.py --help` | {results['help_s']:.3f} s | | | < {TARGETS['help_s']} s | {verdict(results['help_s'] < TARGETS['help_s'])} |",
+    ]
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.run", description=__doc__.splitlines()[0])
+    parser.add_argument("--leaflets", type=int, default=200, help="size of the generated library (default: 200)")
+    parser.add_argument("--jobs", type=int, default=default_jobs(), help="jobs for the parallel build (default: all cores)")
+    parser.add_argument("--speedup-sample", type=int, default=50, help="leaflets in the serial-against-parallel runs (default: 50)")
+    parser.add_argument("--repeat", type=int, default=7, help="runs per timing; the fastest is kept (default: 7)")
+    parser.add_argument("--json", type=Path, default=ROOT / "output" / "bench.json", help="where to write the results")
+    args = parser.parse_args(argv)
+
+    started = time.perf_counter()
+    load_before = os.getloadavg()
+    if load_before[0] > 0.5:
+        print(f"warning: the machine is busy (load average {load_before[0]:.1f}); timings will be slower and noisier", flush=True)
+    with tempfile.TemporaryDirectory(prefix="leafpress-bench-") as temp:
+        workdir = Path(temp)
+        print(f"Benchmark on {os.cpu_count()} CPU(s), {args.jobs} job(s); library of {args.leaflets} leaflets", flush=True)
+        rows = format_rows(workdir, args.repeat)
+        rows.append(pandoc_row(workdir, args.repeat))
+        rows.append(audio_row(workdir))
+        print("Per format: done", flush=True)
+        library = library_rows(workdir, args.leaflets, args.jobs, min(args.speedup_sample, args.leaflets))
+        print("Library: done", flush=True)
+        results = {"date": dt.date.today().isoformat(), "cpus": os.cpu_count(), "python": sys.version.split()[0],
+                   "load_average_before": load_before, "load_average_after": os.getloadavg(),
+                   "formats": rows, "library": library, "help_s": help_time(args.repeat),
+                   "targets": TARGETS, "total_s": time.perf_counter() - started}
+    args.json.parent.mkdir(parents=True, exist_ok=True)
+    args.json.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
+    print(table(results))
+    print(f"The library was built without audio ({LIBRARY_FORMATS}). Load average before and after: "
+          f"{load_before[0]:.1f}, {results['load_average_after'][0]:.1f}. Results: {args.json} ({results['total_s']:.0f} s in all)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,200 @@
+"""Which formats of which leaflets need building, decided by content hashes kept in output/.
+
+A format of a leaflet is up to date when the hashes of what it is made from (its source,
+the source's images, the settings, the templates and logo, the fonts, the pronunciation
+list, leafpress's own code and engine versions) equal those recorded when it was last
+built, and its files are still there as they were written. Deciding this only reads and
+hashes files: no Markdown is parsed and no rendering engine is imported.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.metadata
+import json
+import os
+import sys
+from collections.abc import Mapping, Sequence
+from functools import cached_property
+from pathlib import Path
+
+from .settings import Settings
+
+STATE_NAME = "build-state.json"
+STATE_VERSION = 1
+PACKAGE_DIR = Path(__file__).resolve().parent
+
+# What each format is made from, besides its source. A renderer that starts reading another
+# file must have it listed here, or editing that file will not rebuild its outputs.
+FORMAT_INPUTS: dict[str, tuple[str, ...]] = {
+    "print": ("images", "settings", "templates", "fonts", "tool"),
+    "large-print": ("images", "settings", "templates", "fonts", "tool"),
+    "docx": ("images", "settings", "templates", "tool"),
+    "audio": ("settings", "pronunciations", "tool"),
+}
+ALL_INPUTS = ("images", "settings", "templates", "fonts", "pronunciations", "tool")  # for a format not listed above
+# Files in layouts/ that no leaflet is made from (the pronunciation list counts for audio only).
+NOT_TEMPLATES = frozenset({"pronunciations.yaml", "index.html.j2"})
+ENGINES = ("weasyprint", "pikepdf", "python-docx", "pyttsx3", "lameenc", "mutagen", "numpy", "jinja2", "markdown-it-py", "pyyaml")
+
+REASONS = {
+    "source": "the source changed",
+    "images": "an image changed",
+    "settings": "the settings changed",
+    "templates": "the layouts changed",
+    "fonts": "the fonts changed",
+    "pronunciations": "the pronunciation list changed",
+    "tool": "leafpress was updated",
+}
+MISSING = "missing"
+
+
+def _digest(*parts: str | bytes) -> str:
+    hasher = hashlib.blake2b(digest_size=16)
+    for part in parts:
+        data = part.encode("utf-8") if isinstance(part, str) else part
+        hasher.update(len(data).to_bytes(8, "little"))
+        hasher.update(data)
+    return hasher.hexdigest()
+
+
+def source_hash(path: Path) -> str:
+    """The same SHA-256 the reader records as ``Leaflet.checksum``, or ``missing``."""
+    try:
+        return hashlib.sha256(path.read_bytes()).hexdigest()
+    except OSError:
+        return MISSING
+
+
+class Inputs:
+    """The hashes of what leaflets are made from, each file read at most once per build."""
+
+    def __init__(self, settings: Settings):
+        self.settings = settings
+        self._files: dict[Path, str] = {}
+
+    def file(self, path: Path) -> str:
+        path = Path(path).resolve()
+        if path not in self._files:
+            try:
+                self._files[path] = _digest(path.read_bytes())
+            except OSError:
+                self._files[path] = MISSING
+        return self._files[path]
+
+    def _files_hash(self, root: Path, paths: Sequence[Path]) -> str:
+        return _digest(*(part for path in paths for part in (path.relative_to(root).as_posix(), self.file(path))))
+
+    @cached_property
+    def settings_hash(self) -> str:
+        return _digest(repr(self.settings))
+
+    @cached_property
+    def templates(self) -> str:
+        """Every file at the top of the layouts folder (templates, stylesheets, the logo…)."""
+        root = self.settings.layouts_dir.resolve()
+        files = sorted(p for p in root.iterdir() if p.is_file() and p.name not in NOT_TEMPLATES and not p.name.startswith("."))
+        logo = self.settings.logo_path
+        return _digest(self._files_hash(root, files), self.file(logo) if logo else "")
+
+    @cached_property
+    def fonts(self) -> str:
+        root = self.settings.fonts_dir.resolve()
+        return self._files_hash(root, sorted(p for p in root.rglob("*") if p.is_file())) if root.is_dir() else MISSING
+
+    @cached_property
+    def pronunciations(self) -> str:
+        return self.file(self.settings.layouts_dir / "pronunciations.yaml")
+
+    @cached_property
+    def tool(self) -> str:
+        """leafpress's own code, the Python version and the versions of the engines it drives."""
+        code = self._files_hash(PACKAGE_DIR, sorted(PACKAGE_DIR.rglob("*.py")))
+        versions = []
+        for engine in ENGINES:
+            try:
+                versions.append(f"{engine}=={importlib.metadata.version(engine)}")
+            except importlib.metadata.PackageNotFoundError:
+                versions.append(f"{engine} absent")
+        return _digest(code, sys.version, *versions)
+
+    def images(self, source: Path, record: Mapping | None) -> str:
+        """The images the source used when last built (the same source uses the same images)."""
+        names = (record or {}).get("images") or []
+        return _digest(*(part for name in names for part in (name, self.file(source.parent / name))))
+
+    def of(self, format_name: str, source: Path, record: Mapping | None, source_sha: str) -> dict[str, str]:
+        """The hash of every input of one format of one leaflet."""
+        shared = {
+            "settings": lambda: self.settings_hash,
+            "templates": lambda: self.templates,
+            "fonts": lambda: self.fonts,
+            "pronunciations": lambda: self.pronunciations,
+            "tool": lambda: self.tool,
+            "images": lambda: self.images(source, record),
+        }
+        hashes = {"source": source_sha}
+        for name in FORMAT_INPUTS.get(format_name, ALL_INPUTS):
+            hashes[name] = shared[name]()
+        return hashes
+
+
+def stale_formats(
+    source: Path,
+    record: Mapping | None,
+    formats: Sequence[str],
+    inputs: Inputs,
+    out_dir: Path,
+    force: bool = False,
+) -> tuple[dict[str, str], dict[str, dict[str, str]]]:
+    """Which of ``formats`` need building, each with the reason, and every format's input hashes now."""
+    source_sha = source_hash(source)
+    hashes = {name: inputs.of(name, source, record, source_sha) for name in formats}
+    built = (record or {}).get("formats") or {}
+    reasons: dict[str, str] = {}
+    for name in formats:
+        previous = built.get(name)
+        if force:
+            reasons[name] = "--force"
+        elif not previous:
+            reasons[name] = "not built before"
+        elif changed := next((key for key, value in hashes[name].items() if previous.get("inputs", {}).get(key) != value), None):
+            reasons[name] = REASONS.get(changed, f"{changed} changed")
+        elif problem := _files_problem(out_dir, previous.get("files") or {}):
+            reasons[name] = problem
+    return reasons, hashes
+
+
+def _files_problem(out_dir: Path, files: Mapping) -> str | None:
+    """Why the files a format wrote can't be trusted any more, or None when they are as written."""
+    if not files:
+        return "its files are not recorded"
+    for relative, size, mtime_ns in files.values():
+        try:
+            stat = (out_dir / relative).stat()
+        except OSError:
+            return f"{relative} is missing"
+        if stat.st_size != size or stat.st_mtime_ns != mtime_ns:
+            return f"{relative} was changed after it was built"
+    return None
+
+
+def file_record(out_dir: Path, path: Path) -> list:
+    """How a written output is remembered: its path in out_dir, size and modification time."""
+    stat = path.stat()
+    return [Path(os.path.relpath(path.resolve(), out_dir.resolve())).as_posix(), stat.st_size, stat.st_mtime_ns]
+
+
+def load_state(out_dir: Path) -> dict[str, dict]:
+    """The build record of every leaflet built into out_dir, by source path relative to it."""
+    try:
+        data = json.loads((out_dir / STATE_NAME).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    if not isinstance(data, dict) or data.get("version") != STATE_VERSION or not isinstance(data.get("leaflets"), dict):
+        return {}
+    return {key: value for key, value in data["leaflets"].items() if isinstance(value, dict)}
+
+
+def state_text(records: Mapping[str, dict]) -> str:
+    return json.dumps({"version": STATE_VERSION, "leaflets": dict(sorted(records.items()))}, ensure_ascii=False, separators=(",", ":")) + "\n"

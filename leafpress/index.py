@@ -1,0 +1,81 @@
+"""The library's index page (output/index.html): every leaflet, its language versions, files and review status.
+
+Made from the manifest on every build through the autoescaped template layouts/index.html.j2,
+so staff can find and print the right handout. Only files that exist are linked.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from pathlib import Path
+from urllib.parse import quote
+
+from .model import ReviewDate, review_status
+from .settings import LAYOUTS_DIR, Settings
+
+INDEX_NAME = "index.html"
+TEMPLATE = "index.html.j2"
+FILE_LABELS = {
+    "print": "Print PDF",
+    "large_print": "Large-print PDF",
+    "docx": "Word file (for translators)",
+    "audio": "Audio (MP3)",
+    "audio_script": "Audio script",
+    "translation_brief": "Translation brief",
+    "xliff": "XLIFF (for translation tools)",
+}
+STATUS_LABELS = {"overdue": "Overdue", "due-soon": "Due soon", "ok": "Up to date"}
+
+
+def _size(n: int) -> str:
+    return f"{n / 1_000_000:.1f} MB" if n >= 1_000_000 else f"{max(1, round(n / 1000))} KB"
+
+
+def index_rows(entries: Sequence[dict], out_dir: Path, today: dt.date) -> list[dict]:
+    """One group per leaflet (slug), holding its language versions, the original first."""
+    root = out_dir.resolve()
+    groups: dict[str, dict] = {}
+    for entry in entries:
+        try:
+            next_review = ReviewDate.from_iso(entry["next_review"])
+            last_reviewed = ReviewDate.from_iso(entry["last_reviewed"])
+        except (KeyError, ValueError):
+            continue  # not an entry this version wrote
+        files = []
+        for key, relative in (entry.get("outputs") or {}).items():
+            path = (out_dir / relative).resolve() if relative else None
+            if path is None or not path.is_relative_to(root) or not path.is_file():
+                continue
+            files.append({"label": FILE_LABELS.get(key, key), "href": quote(Path(relative).as_posix()), "size": _size(path.stat().st_size)})
+        status = review_status(next_review, today)
+        version = {
+            "title": entry.get("title", ""),
+            "language": entry.get("language", ""),
+            "resource_number": entry.get("resource_number", ""),
+            "last_reviewed": last_reviewed.display,
+            "next_review": next_review.display,
+            "status": status,
+            "status_label": STATUS_LABELS[status],
+            "files": files,
+        }
+        groups.setdefault(entry.get("slug", ""), {"slug": entry.get("slug", ""), "versions": []})["versions"].append(version)
+    return [groups[slug] for slug in sorted(groups)]
+
+
+def index_html(entries: Sequence[dict], out_dir: Path, settings: Settings, today: dt.date) -> str:
+    from .templates import environment
+
+    layouts = settings.layouts_dir if (settings.layouts_dir / TEMPLATE).is_file() else LAYOUTS_DIR
+    leaflets = index_rows(entries, out_dir, today)
+    versions = [v for group in leaflets for v in group["versions"]]
+    counts = {status: sum(v["status"] == status for v in versions) for status in STATUS_LABELS}
+    return environment(layouts).get_template(TEMPLATE).render(
+        organisation=settings.organisation,
+        leaflets=leaflets,
+        versions=len(versions),
+        counts=counts,
+        status_labels=STATUS_LABELS,
+        today=today,
+        today_text=f"{today.day} {today:%B %Y}",
+    )

@@ -1,0 +1,292 @@
+"""Incremental builds: what makes a leaflet's format rebuild, and what leaves it alone.
+
+The renderers are replaced by recording stand-ins, so each test sees exactly which
+(leaflet, format) pairs a build renders; the CLI tests at the end use the real ones.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import json
+import shutil
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+
+from leafpress import build as build_module
+from leafpress import incremental
+from leafpress.renderers import RENDERERS, Renderer
+from leafpress.settings import FONTS_DIR, LAYOUTS_DIR, load_settings
+
+from .conftest import FIXTURES, run_cli, write_leaflet
+
+FORMATS = ["print", "large-print", "docx", "audio"]
+TODAY = dt.date(2026, 1, 1)
+FRONT = """\
+title: {title}
+resource_number: 1/VER1
+last_reviewed: 2025-03
+next_review: 2028-03
+"""
+WITH_IMAGE = "## About\n\nSome text.\n\n![A diagram of the knee](images/diagram.png)\n"
+
+
+class Library:
+    """A source folder, its own layouts and fonts, an output folder, and a log of what was rendered."""
+
+    def __init__(self, root: Path, monkeypatch: pytest.MonkeyPatch):
+        self.root = root
+        self.src, self.out = root / "src", root / "out"
+        self.layouts = root / "layouts"
+        self.fonts = root / "fonts"
+        shutil.copytree(LAYOUTS_DIR, self.layouts)
+        shutil.copytree(FONTS_DIR, self.fonts)
+        (self.src / "images").mkdir(parents=True)
+        shutil.copy(FIXTURES / "images" / "diagram.png", self.src / "images" / "diagram.png")
+        self.a = write_leaflet(self.src, "alpha.md", body=WITH_IMAGE, front=FRONT.format(title="Alpha"))
+        self.b = write_leaflet(self.src, "beta.md", body="## About\n\nOther text.\n", front=FRONT.format(title="Beta"))
+        self.rendered: list[tuple[str, str]] = []
+        for name, real in list(RENDERERS.items()):
+            monkeypatch.setitem(RENDERERS, name, Renderer(name, real.outputs, self._recorder(name)))
+
+    def _recorder(self, name: str):
+        def render(leaflet, settings, targets) -> None:
+            self.rendered.append((leaflet.slug, name))
+            for path in targets.values():
+                Path(path).write_text(f"{name} of {leaflet.meta.title}\n", encoding="utf-8")
+
+        return render
+
+    def settings(self):
+        return dataclasses.replace(load_settings(self.layouts / "settings.yaml"), fonts_dir=self.fonts)
+
+    def build(self, formats=FORMATS, force: bool = False, today: dt.date = TODAY, **kwargs) -> set[tuple[str, str]]:
+        """Build the whole source folder; returns the (slug, format) pairs rendered."""
+        self.rendered.clear()
+        sources = sorted(self.src.glob("*.md"))
+        self.report = build_module.build(sources, self.out, formats, self.settings(), today, force=force, **kwargs)
+        return set(self.rendered)
+
+
+def every(slugs=("alpha", "beta"), formats=FORMATS) -> set[tuple[str, str]]:
+    return {(slug, name) for slug in slugs for name in formats}
+
+
+@pytest.fixture
+def library(tmp_path, monkeypatch) -> Library:
+    lib = Library(tmp_path, monkeypatch)
+    assert lib.build() == every()
+    return lib
+
+
+def test_second_build_renders_nothing_and_says_unchanged(library):
+    assert library.build() == set()
+    assert [r.unchanged for r in library.report.results] == [True, True]
+    assert library.report.built == [] and library.report.failed == []
+    entries = json.loads((library.out / "manifest.json").read_text())["leaflets"]
+    assert [e["slug"] for e in entries] == ["alpha", "beta"]
+    assert all(all(entry["outputs"].values()) for entry in entries)
+
+
+def test_source_edit_rebuilds_that_leaflet_only(library):
+    library.b.write_text(library.b.read_text().replace("Other text.", "Changed text."), encoding="utf-8")
+    assert library.build() == every(["beta"])
+    assert set(library.report.built[0].reasons.values()) == {"the source changed"}
+    assert [r.unchanged for r in library.report.results] == [True, False]
+
+
+def test_touching_a_source_without_changing_it_rebuilds_nothing(library):
+    library.a.write_bytes(library.a.read_bytes())
+    assert library.build() == set()
+
+
+def test_image_edit_rebuilds_the_formats_that_show_it(library):
+    image = library.src / "images" / "diagram.png"
+    image.write_bytes(image.read_bytes() + b"\0")  # trailing bytes after IEND: still a valid PNG
+    assert library.build() == every(["alpha"], ["print", "large-print", "docx"])
+    assert set(library.report.built[0].reasons.values()) == {"an image changed"}
+
+
+def test_settings_edit_rebuilds_everything(library):
+    path = library.layouts / "settings.yaml"
+    path.write_text(path.read_text().replace("rate: 155", "rate: 150"), encoding="utf-8")
+    assert library.build() == every()
+
+
+def test_layout_edit_rebuilds_the_pdfs_and_word_not_the_audio(library):
+    css = library.layouts / "leaflet.css.j2"
+    css.write_text(css.read_text() + "\n/* a tweak */\n", encoding="utf-8")
+    assert library.build() == every(formats=["print", "large-print", "docx"])
+    assert {reason for r in library.report.built for reason in r.reasons.values()} == {"the layouts changed"}
+
+
+def test_logo_edit_rebuilds_the_pdfs(library):
+    logo = library.layouts / "logo.svg"
+    logo.write_text(logo.read_text().replace("</svg>", "<!-- new --></svg>"), encoding="utf-8")
+    assert every(formats=["print", "large-print"]) <= library.build()
+
+
+def test_index_template_edit_rebuilds_no_leaflet(library):
+    template = library.layouts / "index.html.j2"
+    template.write_text(template.read_text() + "\n", encoding="utf-8")
+    assert library.build() == set()
+
+
+def test_font_edit_rebuilds_the_pdfs_only(library):
+    font = next(library.fonts.rglob("*.ttf"))
+    font.write_bytes(font.read_bytes() + b"\0")
+    assert library.build() == every(formats=["print", "large-print"])
+    assert {reason for r in library.report.built for reason in r.reasons.values()} == {"the fonts changed"}
+
+
+def test_pronunciation_list_edit_rebuilds_the_audio_only(library):
+    path = library.layouts / "pronunciations.yaml"
+    path.write_text(path.read_text() + "knee: nee\n", encoding="utf-8")
+    assert library.build() == every(formats=["audio"])
+    assert {reason for r in library.report.built for reason in r.reasons.values()} == {"the pronunciation list changed"}
+
+
+def test_new_tool_version_rebuilds_everything(library, tmp_path, monkeypatch):
+    package = tmp_path / "leafpress-next"
+    shutil.copytree(incremental.PACKAGE_DIR, package, ignore=shutil.ignore_patterns("__pycache__"))
+    monkeypatch.setattr(incremental, "PACKAGE_DIR", package)
+    assert library.build() == set()  # the same code in another place is the same version
+    (package / "model.py").write_text((package / "model.py").read_text() + "\n# a fix\n", encoding="utf-8")
+    assert library.build() == every()
+    assert {reason for r in library.report.built for reason in r.reasons.values()} == {"leafpress was updated"}
+
+
+def test_deleted_output_file_rebuilds_its_format(library):
+    (library.out / "alpha" / "alpha.audio.txt").unlink()
+    assert library.build() == {("alpha", "audio")}
+    assert library.report.built[0].reasons == {"audio": "alpha/alpha.audio.txt is missing"}
+    assert (library.out / "alpha" / "alpha.audio.txt").is_file()
+
+
+def test_edited_output_file_rebuilds_its_format(library):
+    docx = library.out / "beta" / "beta.docx"
+    docx.write_text(docx.read_text() + "edited by hand\n", encoding="utf-8")
+    assert library.build() == {("beta", "docx")}
+    assert library.report.built[0].reasons == {"docx": "beta/beta.docx was changed after it was built"}
+
+
+def test_force_rebuilds_everything(library):
+    assert library.build(force=True) == every()
+    assert {reason for r in library.report.built for reason in r.reasons.values()} == {"--force"}
+
+
+def test_asking_for_a_new_format_builds_just_that(tmp_path, monkeypatch):
+    library = Library(tmp_path, monkeypatch)
+    assert library.build(formats=["docx"]) == every(formats=["docx"])
+    assert library.build(formats=["docx", "print"]) == every(formats=["print"])
+    entry = json.loads((library.out / "manifest.json").read_text())["leaflets"][0]
+    assert entry["outputs"]["docx"] == "alpha/alpha.docx" and entry["outputs"]["print"] == "alpha/alpha.print.pdf"
+
+
+def test_deleted_manifest_or_state_rebuilds(library):
+    (library.out / "manifest.json").unlink()
+    assert library.build() == every()
+    (library.out / incremental.STATE_NAME).write_text("not json", encoding="utf-8")
+    assert library.build() == every()
+    assert library.build() == set()
+
+
+def test_a_failing_leaflet_is_tried_again_and_the_others_stay_unchanged(library):
+    library.a.write_text(library.a.read_text().replace("Some text.", "Some *italic* text."), encoding="utf-8")
+    for _ in range(2):
+        assert library.build() == set()
+        assert [str(r.source) for r in library.report.failed] == [str(library.a)]
+        assert [r.unchanged for r in library.report.results if r.ok] == [True]
+    # its last good files stay until the error is fixed
+    assert (library.out / "alpha" / "alpha.print.pdf").is_file()
+    library.a.write_text(library.a.read_text().replace("*italic*", "plain"), encoding="utf-8")
+    assert library.build() == every(["alpha"])
+
+
+def test_deleted_source_removes_its_files_manifest_entry_and_state(library):
+    library.b.unlink()
+    assert library.build() == set()
+    assert not any((library.out / "beta").glob("*"))
+    entries = json.loads((library.out / "manifest.json").read_text())["leaflets"]
+    assert [e["slug"] for e in entries] == ["alpha"]
+    assert not any(key.endswith("beta.md") for key in incremental.load_state(library.out))
+    assert "beta" not in (library.out / "index.html").read_text()
+
+
+def test_a_source_deleted_between_builds_of_other_paths_is_still_removed(library):
+    library.b.unlink()
+    library.rendered.clear()
+    build_module.build([library.a], library.out, FORMATS, library.settings(), TODAY)
+    assert [e["slug"] for e in json.loads((library.out / "manifest.json").read_text())["leaflets"]] == ["alpha"]
+    assert not (library.out / "beta" / "beta.print.pdf").exists()
+
+
+def test_unchanged_leaflets_still_get_review_warnings_and_todays_status(library):
+    later = dt.date(2028, 5, 1)  # after March 2028
+    assert library.build(today=later) == set()
+    assert [w.split(": ", 1)[1] for r in library.report.results for w in r.warnings] == [
+        "warning: review overdue since March 2028; review the leaflet and update last_reviewed and next_review"
+    ] * 2
+    assert library.report.results[0].warnings[0].startswith(f"{library.a}:5: ")
+    entries = json.loads((library.out / "manifest.json").read_text())["leaflets"]
+    assert {e["review_status"] for e in entries} == {"overdue"}
+
+
+def test_any_concurrent_futures_executor_can_run_the_build(tmp_path, monkeypatch):
+    """The seam a cluster executor (dask.distributed's Client.get_executor()) plugs into."""
+    library = Library(tmp_path, monkeypatch)
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        assert library.build(executor=pool) == every()
+        assert library.build(executor=pool) == set()
+
+
+# Through the command line, with the real renderers -----------------------------------
+
+
+def test_cli_second_build_is_unchanged_and_force_rebuilds(tmp_path):
+    src, out = tmp_path / "src", tmp_path / "out"
+    for name in ("one", "two", "three"):
+        write_leaflet(src, f"{name}.md", body=f"## About\n\nText of {name}.\n", front=FRONT.format(title=name))
+    first = run_cli("build", src, "--out", out, "--formats", "docx", "--jobs", "2", "--today", "2026-01-01")
+    assert first.returncode == 0, first.stderr
+    assert first.stdout.startswith("Built 3 of 3 leaflets (docx)")
+    assert first.stderr.count("(docx: not built before)") == 3
+    before = {p.name: p.stat().st_mtime_ns for p in out.rglob("*.docx")}
+
+    (src / "two.md").write_text((src / "two.md").read_text().replace("Text of two", "New text"), encoding="utf-8")
+    second = run_cli("build", src, "--out", out, "--formats", "docx", "--jobs", "2", "--today", "2026-01-01")
+    assert second.returncode == 0, second.stderr
+    assert second.stdout.startswith("Built 1 of 3 leaflets (docx) into ")
+    assert "; 2 unchanged (--force rebuilds them); manifest: " in second.stdout
+    assert second.stderr.splitlines() == [f"[3/3] built {src / 'two.md'} (docx: the source changed)"]
+    after = {p.name: p.stat().st_mtime_ns for p in out.rglob("*.docx")}
+    assert after["one.docx"] == before["one.docx"] and after["three.docx"] == before["three.docx"]
+    assert after["two.docx"] != before["two.docx"]
+
+    forced = run_cli("build", src, "--out", out, "--formats", "docx", "--force", "--today", "2026-01-01")
+    assert forced.returncode == 0, forced.stderr
+    assert forced.stdout.startswith("Built 3 of 3 leaflets (docx)")
+
+
+def test_cli_strict_reviews_fails_an_unchanged_overdue_leaflet(tmp_path):
+    src, out = tmp_path / "src", tmp_path / "out"
+    path = write_leaflet(src, "one.md", body="## About\n\nText.\n", front=FRONT.format(title="One"))
+    assert run_cli("build", src, "--out", out, "--formats", "docx", "--today", "2026-01-01").returncode == 0
+    strict = run_cli("build", src, "--out", out, "--formats", "docx", "--today", "2029-01-01", "--strict-reviews")
+    assert strict.returncode == 1
+    assert f"{path}:5: warning: review overdue since March 2028" in strict.stderr
+    assert "Built 0 of 1 leaflet (docx)" in strict.stdout
+
+
+def test_an_interrupted_build_keeps_what_it_built(tmp_path, monkeypatch):
+    library = Library(tmp_path, monkeypatch)
+
+    def interrupt_after_first(result) -> None:
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        library.build(on_result=interrupt_after_first)
+    assert library.rendered and set(library.rendered) == every(["alpha"])
+    assert library.build() == every(["beta"])
