@@ -111,7 +111,7 @@ def _main(argv: Sequence[str] | None) -> int:
         if args.command == "build":
             return _build(args, sources, settings, today)
         if args.command == "check":
-            return _check(args, sources, today)
+            return _check(args, sources, settings, today)
         if args.command == "preview":
             return _preview(args, sources)
         return _reviews(args, sources, today)
@@ -157,8 +157,8 @@ def _build(args, sources, settings, today: dt.date) -> int:
         print(f"{len(failed)} failed: see the messages above", file=sys.stderr)
         for result in failed:
             print(f"  {result.problems[0]}", file=sys.stderr)
-    if args.strict_reviews and overdue:
-        print(f"{len(overdue)} leaflet(s) overdue for review (--strict-reviews)", file=sys.stderr)
+    if overdue and _strict_reviews(args, settings):
+        print(f"{len(overdue)} leaflet{'s' if len(overdue) != 1 else ''} overdue for review ({_strict_reviews(args, settings)})", file=sys.stderr)
         return 1
     return 1 if failed else 0
 
@@ -188,16 +188,17 @@ def _read_all(sources) -> tuple[list, int]:
     return leaflets, bad
 
 
-def _check(args, sources, today: dt.date) -> int:
+def _check(args, sources, settings, today: dt.date) -> int:
     from .build import review_warnings
     from .lint import MAX_READING_AGE, lint
+    from .model import review_status
 
     limit = MAX_READING_AGE if args.max_reading_age is None else args.max_reading_age
     leaflets, bad = _read_all(sources)
     overdue = plain_language = 0
     for leaflet in leaflets:
+        overdue += review_status(leaflet.meta.next_review, today) == "overdue"
         for warning in review_warnings(leaflet, today):
-            overdue += "overdue" in warning
             print(warning, file=sys.stderr)
         for finding in lint(leaflet, limit):
             plain_language += 1
@@ -206,7 +207,16 @@ def _check(args, sources, today: dt.date) -> int:
     if plain_language:
         summary += f"; {plain_language} plain-language warning{'s' if plain_language != 1 else ''}" + (" (--strict)" if args.strict else "")
     print(summary)
-    return 1 if bad or (args.strict_reviews and overdue) or (args.strict and plain_language) else 0
+    if overdue and _strict_reviews(args, settings):
+        print(f"{overdue} leaflet{'s' if overdue != 1 else ''} overdue for review ({_strict_reviews(args, settings)})", file=sys.stderr)
+    return 1 if bad or (overdue and _strict_reviews(args, settings)) or (args.strict and plain_language) else 0
+
+
+def _strict_reviews(args, settings) -> str:
+    """What makes an overdue review a failure, for the message; empty when nothing does."""
+    if args.strict_reviews:
+        return "--strict-reviews"
+    return "reviews.overdue_fails in the settings" if settings.reviews.overdue_fails else ""
 
 
 def _reviews(args, sources, today: dt.date) -> int:

@@ -82,6 +82,11 @@ class AudioOptions:
 
 
 @dataclass(frozen=True)
+class ReviewOptions:
+    overdue_fails: bool = False  # an overdue leaflet fails build and check, as --strict-reviews does
+
+
+@dataclass(frozen=True)
 class Settings:
     organisation: Organisation
     colours: Colours = field(default_factory=Colours)
@@ -91,6 +96,7 @@ class Settings:
     )
     docx: DocxOptions = field(default_factory=DocxOptions)
     audio: AudioOptions = field(default_factory=AudioOptions)
+    reviews: ReviewOptions = field(default_factory=ReviewOptions)
     layouts_dir: Path = LAYOUTS_DIR
     fonts_dir: Path = FONTS_DIR
 
@@ -150,12 +156,18 @@ class _SettingsReader:
                 continue
             kind = fields[key].type
             nested = {"PatientAdvice": PatientAdvice, "Organisation": Organisation, "Colours": Colours,
-                      "PageOptions": PageOptions, "DocxOptions": DocxOptions, "AudioOptions": AudioOptions}.get(kind)
+                      "PageOptions": PageOptions, "DocxOptions": DocxOptions, "AudioOptions": AudioOptions,
+                      "ReviewOptions": ReviewOptions}.get(kind)
             if nested is not None:
                 if not isinstance(value, dict):
                     self.problem(dotted, f"'{dotted}' must be a group of 'key: value' lines")
                     continue
                 values[key] = self.build(nested, value, dotted + ".")
+            elif kind == "bool":
+                if not isinstance(value, bool):
+                    self.problem(dotted, f"'{dotted}' must be true or false, not '{value}'")
+                    continue
+                values[key] = value
             elif kind == "str":
                 values[key] = "" if value is None else str(value)
             elif kind in ("int", "float"):

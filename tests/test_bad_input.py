@@ -347,3 +347,8 @@ def test_large_print_body_size_below_16(settings_file):
     assert settings_problems(settings_file) == [
         f"{settings_file}:{line}: large_print.body_size must be at least 16 pt (RNIB Clear Print); 18 is recommended"
     ]
+
+
+def test_overdue_fails_must_be_true_or_false(settings_file):
+    line = edit(settings_file, "  overdue_fails: false", "  overdue_fails: sometimes")
+    assert settings_problems(settings_file) == [f"{settings_file}:{line}: 'reviews.overdue_fails' must be true or false, not 'sometimes'"]

@@ -129,7 +129,33 @@ def test_check_reports_review_warnings_and_strict_reviews_fails(tmp_path):
     assert result.stderr.splitlines() == [f"{path}:5: {OVERDUE}"]
     strict = run_cli("check", path, "--today", "2026-11-24", "--strict-reviews")
     assert strict.returncode == 1
-    assert strict.stderr.splitlines() == [f"{path}:5: {OVERDUE}"]
+    assert strict.stderr.splitlines() == [f"{path}:5: {OVERDUE}", "1 leaflet overdue for review (--strict-reviews)"]
+
+
+def strict_settings(folder: Path) -> Path:
+    """A copy of the shipped settings with reviews.overdue_fails turned on."""
+    folder.mkdir()
+    shutil.copy(LAYOUTS_DIR / "logo.svg", folder / "logo.svg")
+    text = (LAYOUTS_DIR / "settings.yaml").read_text(encoding="utf-8")
+    assert text.count("overdue_fails: false") == 1
+    (folder / "settings.yaml").write_text(text.replace("overdue_fails: false", "overdue_fails: true"), encoding="utf-8")
+    return folder / "settings.yaml"
+
+
+def test_overdue_fails_setting_works_like_strict_reviews(tmp_path):
+    src, out = tmp_path / "src", tmp_path / "out"
+    path = good(src)
+    settings = strict_settings(tmp_path / "layouts")
+    because = "1 leaflet overdue for review (reviews.overdue_fails in the settings)"
+    check = run_cli("check", path, "--today", "2026-11-24", "--settings", settings)
+    assert check.returncode == 1
+    assert check.stderr.splitlines() == [f"{path}:5: {OVERDUE}", because]
+    built = run_cli("build", src, "--out", out, "--formats", "docx", "--today", "2026-11-24", "--settings", settings)
+    assert built.returncode == 1
+    no_traceback(built)
+    assert because in built.stderr.splitlines()
+    assert zipfile.is_zipfile(out / "good" / "good.docx")  # still built
+    assert run_cli("check", path, "--today", NO_REVIEW_WARNINGS, "--settings", settings).returncode == 0
 
 
 def test_check_with_bad_settings(tmp_path):
