@@ -10,6 +10,7 @@ the text cleanly. Custom document properties tie a returned translation to its s
 from __future__ import annotations
 
 import datetime as dt
+import io
 from collections.abc import Mapping
 from pathlib import Path
 from xml.sax.saxutils import escape
@@ -37,6 +38,9 @@ CUSTOM_PROPERTIES_FMTID = "{D5CDD505-2E9C-101B-9397-08002B2CF9AE}"  # the id Wor
 # Languages whose text Word reads through the East Asian or the complex-script (bidi) font slot.
 EAST_ASIAN_LANGUAGES = {"ja", "ko", "zh"}
 BIDI_LANGUAGES = {"ar", "fa", "he", "ps", "ur", "yi"}
+# The styled empty document for each (Word settings, colours, language), made once per process:
+# setting up the styles took as long as writing a leaflet's text.
+_STYLED_TEMPLATES: dict[tuple, bytes] = {}
 
 
 def custom_properties(leaflet: Leaflet) -> dict[str, str]:
@@ -60,9 +64,18 @@ class _DocxWriter:
         self.settings = settings
         self.protected = protected_pattern(leaflet.meta)
         self.do_not_translate = settings.docx.do_not_translate_style
-        self.doc = docx.Document()
         self.numbering: dict[int, int] = {}  # id() of an ordered ListBlock -> its numbering instance
-        self._setup_styles()
+        self._style_ids: dict[str, str | None] = {}
+        key = (settings.docx, settings.colours, leaflet.meta.language)
+        if key not in _STYLED_TEMPLATES:
+            self.doc = docx.Document()
+            self._setup_styles()
+            buffer = io.BytesIO()
+            self.doc.save(buffer)
+            _STYLED_TEMPLATES[key] = buffer.getvalue()
+        # Every leaflet starts from the saved template, the first one too, so the order in
+        # which a process builds leaflets never changes a file.
+        self.doc = docx.Document(io.BytesIO(_STYLED_TEMPLATES[key]))
 
     # -- styles ------------------------------------------------------------
 
@@ -122,6 +135,18 @@ class _DocxWriter:
         if base in BIDI_LANGUAGES:
             lang.set(_qn("w:bidi"), language)
 
+    def _style_id(self, name: str | None, character: bool = False) -> str | None:
+        """python-docx's own name-to-id lookup, done once per style: it scans every style of the
+        document each time, which was half the time of writing a leaflet."""
+        from docx.enum.style import WD_STYLE_TYPE
+
+        if name is None:
+            return None
+        if name not in self._style_ids:
+            kind = WD_STYLE_TYPE.CHARACTER if character else WD_STYLE_TYPE.PARAGRAPH
+            self._style_ids[name] = self.doc.part.get_style_id(name, kind)
+        return self._style_ids[name]
+
     # -- content -----------------------------------------------------------
 
     def write(self, target: Path) -> None:
@@ -133,7 +158,7 @@ class _DocxWriter:
                     tables[id(owner)] = self._table(owner)
                 row, column = segment.cell  # type: ignore[misc]
                 paragraph = tables[id(owner)].rows[row].cells[column].paragraphs[0]
-                paragraph.style = self.doc.styles[segment.style]
+                paragraph._p.style = self._style_id(segment.style)
                 self._runs(paragraph, segment.inlines, None)
                 continue
             if isinstance(owner, Image):
@@ -146,7 +171,8 @@ class _DocxWriter:
         self.doc.save(str(target))
 
     def _paragraph(self, segment: Segment):
-        paragraph = self.doc.add_paragraph(style=segment.style)
+        paragraph = self.doc.add_paragraph()
+        paragraph._p.style = self._style_id(segment.style)
         self._runs(paragraph, segment.inlines, None)
         return paragraph
 
@@ -154,7 +180,10 @@ class _DocxWriter:
         for span in spans:
             if isinstance(span, Text):
                 for piece, protected in split_protected(normalise_spaces(span.text), self.protected):
-                    paragraph.add_run(piece, style=self.do_not_translate if protected else char_style)
+                    run = paragraph.add_run(piece)
+                    style = self._style_id(self.do_not_translate if protected else char_style, character=True)
+                    if style is not None:
+                        run._r.style = style
             elif isinstance(span, Bold):
                 self._runs(paragraph, span.children, "Strong")
             elif isinstance(span, Link):
@@ -171,7 +200,7 @@ class _DocxWriter:
             style = self.do_not_translate if protected else "Hyperlink"
             run = _element("w:r")
             rpr = _element("w:rPr")
-            rpr.append(_element("w:rStyle", val=self.doc.styles[style].style_id))
+            rpr.append(_element("w:rStyle", val=self._style_id(style, character=True)))
             run.append(rpr)
             text = _element("w:t")
             text.text = piece
