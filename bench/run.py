@@ -51,18 +51,29 @@ def paired_times(ours: Callable[[], object], floor: Callable[[], object], repeat
     return min(ours_times), min(floor_times)
 
 
-def run_process(args: list[str]) -> tuple[float, float]:
-    """Run a command; its wall time in seconds and the peak RSS in MB of its largest process,
-    counting the worker processes it waited for (ru_maxrss of wait4)."""
+# Runs a command and reports the peak RSS of its largest process. A small Python process in
+# between is needed: a child of this (large) benchmark process inherits its high-water mark
+# through fork and exec, so ru_maxrss measured here would report the benchmark's own size.
+_PEAK_RSS = """
+import resource, subprocess, sys
+code = subprocess.call(sys.argv[1:])
+print(f"peak-rss-kb={resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss}", file=sys.stderr)
+sys.exit(code)
+"""
+
+
+def run_process(args: list[str], memory: bool = False) -> tuple[float, float]:
+    """Run a command; its wall time in seconds and, with ``memory``, the peak RSS in MB of its
+    largest process, counting the worker processes it waited for (else 0)."""
+    command = [sys.executable, "-I", "-S", "-c", _PEAK_RSS, *args] if memory else args
     start = time.perf_counter()
-    process = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, cwd=ROOT)
-    _, status, usage = os.wait4(process.pid, 0)
+    process = subprocess.run(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, cwd=ROOT)
     elapsed = time.perf_counter() - start
-    process.returncode = os.waitstatus_to_exitcode(status)
-    stderr = process.stderr.read().decode("utf-8", "replace") if process.stderr else ""
-    if process.returncode not in (0,):
+    stderr = process.stderr.decode("utf-8", "replace")
+    if process.returncode != 0:
         raise SystemExit(f"benchmark command failed ({process.returncode}): {' '.join(args)}\n{stderr[-2000:]}")
-    return elapsed, usage.ru_maxrss / 1024
+    peak_kb = int(stderr.rstrip().rpartition("peak-rss-kb=")[2]) if memory else 0
+    return elapsed, peak_kb / 1024
 
 
 def cli(*args: str | Path) -> list[str]:
@@ -77,13 +88,14 @@ def weasyprint_floor(leaflet, settings, variant: str, target: Path) -> Callable[
 
     from leafpress.renderers.print_pdf import leaflet_html
 
-    html, css = leaflet_html(leaflet, settings, variant)
+    html, css, stamp_css = leaflet_html(leaflet, settings, variant)
     base = str(leaflet.source.parent.resolve())
+    fonts = weasyprint.text.fonts.FontConfiguration()
+    brand = weasyprint.CSS(string=css, font_config=fonts)  # parsed once, as a build process does
 
     def make() -> None:
-        fonts = weasyprint.text.fonts.FontConfiguration()
-        stylesheet = weasyprint.CSS(string=css, font_config=fonts)
-        weasyprint.HTML(string=html, base_url=base).write_pdf(target, stylesheets=[stylesheet], font_config=fonts, pdf_variant="pdf/ua-1")
+        stamp = weasyprint.CSS(string=stamp_css)
+        weasyprint.HTML(string=html, base_url=base).write_pdf(target, stylesheets=[brand, stamp], font_config=fonts, pdf_variant="pdf/ua-1")
 
     return make
 
@@ -205,8 +217,8 @@ def library_rows(workdir: Path, size: int, jobs: int, sample: int) -> dict:
     paths = make_library(src, size)
     common = ["--formats", LIBRARY_FORMATS, "--today", TODAY]
 
-    def build(source: Path, out: str, job_count: int) -> tuple[float, float]:
-        return run_process(cli("build", source, "--out", workdir / out, "--jobs", str(job_count), *common))
+    def build(source: Path, out: str, job_count: int, memory: bool = False) -> tuple[float, float]:
+        return run_process(cli("build", source, "--out", workdir / out, "--jobs", str(job_count), *common), memory)
 
     sample_src = workdir / "sample"
     sample_src.mkdir()
@@ -218,7 +230,7 @@ def library_rows(workdir: Path, size: int, jobs: int, sample: int) -> dict:
         parallel.append(build(sample_src, f"parallel-{turn}", jobs)[0])
     speedup = min(serial) / min(parallel)
 
-    cold_s, worker_mb = build(src, "out", jobs)
+    cold_s, worker_mb = build(src, "out", jobs, memory=True)
     noop_s = min(build(src, "out", jobs)[0] for _ in range(3))
     edited = paths[size // 2]
     edits, alone = [], []

@@ -154,3 +154,18 @@ def test_leftover_temporary_files_are_cleaned_by_the_next_build(tmp_path):
     result = run_cli("build", FIXTURES, "--out", out, "--formats", "docx")
     assert result.returncode == 0, result.stderr
     assert not stale.exists()
+
+
+@pytest.mark.parametrize("jobs", ["1", "2"])
+def test_a_build_leaves_no_temporary_files_behind(tmp_path, jobs):
+    """WeasyPrint keeps the fonts it loads in a temporary folder until its font configuration
+    is freed; the build frees it when each process ends, pool workers included."""
+    library = make_library(tmp_path / "src", 3)
+    temp = tmp_path / "temp"
+    temp.mkdir()
+    command = [sys.executable, str(ROOT / "generate.py"), "build", str(library), "--out", str(tmp_path / "out"),
+               "--formats", "print,audio", "--jobs", jobs]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=600, env=dict(os.environ, TMPDIR=str(temp)))
+    assert result.returncode == 0, result.stderr
+    assert "Traceback" not in result.stderr
+    assert sorted(temp.iterdir()) == []

@@ -12,9 +12,7 @@ a CTOC) per section.
 
 from __future__ import annotations
 
-import atexit
 import contextlib
-import gc
 import io
 import logging
 import tempfile
@@ -28,7 +26,7 @@ from ..errors import RenderError
 from ..model import Leaflet
 from ..settings import AudioOptions, Settings
 from ..speech import Script, build_script, duration_sentence
-from .base import Renderer
+from .base import Renderer, release_at_exit
 
 log = logging.getLogger(__name__)
 
@@ -62,16 +60,14 @@ def _speech_engine():
             _engine = pyttsx3.init()
         except Exception as err:  # pyttsx3 raises bare errors when no engine is installed
             raise RenderError(f"no speech engine is available ({err}); install espeak-ng (make does this)") from err
-        atexit.register(_release_engine)
+        release_at_exit(_release_engine)
     return _engine
 
 
 def _release_engine() -> None:
-    """Close the engine while Python is still whole: pyttsx3's own __del__, left to interpreter
-    shutdown, prints a traceback once the modules it uses are gone."""
+    """pyttsx3's own __del__, left to interpreter shutdown, prints a traceback once the modules it uses are gone."""
     global _engine
     _engine = None
-    gc.collect()
 
 
 def choose_voice(engine, language: str, wanted: str = "") -> Voice:

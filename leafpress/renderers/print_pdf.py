@@ -15,14 +15,15 @@ from ..errors import RenderError
 from ..model import Leaflet
 from ..settings import PageOptions, Settings
 from ..templates import environment
-from .base import Renderer
+from .base import Renderer, release_at_exit
 
 PAGE_LABELS = ("Page", "of")
 XMP_NAMESPACE = "urn:leafpress:ns:leaflet:1.0#"  # the stamp's fields in the PDF's XMP metadata
 
 
-def leaflet_html(leaflet: Leaflet, settings: Settings, variant: str) -> tuple[str, str]:
-    """The HTML and the CSS for one leaflet in one variant (``print`` or ``large-print``)."""
+def leaflet_html(leaflet: Leaflet, settings: Settings, variant: str) -> tuple[str, str, str]:
+    """For one leaflet in one variant (``print`` or ``large-print``): its HTML, the brand
+    stylesheet (the same for every leaflet) and the stylesheet of its footer stamp."""
     env = environment(settings.layouts_dir)
     page: PageOptions = settings.large_print if variant == "large-print" else settings.print
     logo = settings.logo_path
@@ -37,12 +38,12 @@ def leaflet_html(leaflet: Leaflet, settings: Settings, variant: str) -> tuple[st
         page=page,
         colours=settings.colours,
         fonts=settings.fonts_dir.resolve().as_uri(),
-        stamp=footer_stamp(leaflet.meta.stamp, variant),
         page_label=PAGE_LABELS[0],
         of_label=PAGE_LABELS[1],
         large_print=variant == "large-print",
     )
-    return html, css
+    stamp_css = env.get_template("page-stamp.css.j2").render(stamp=footer_stamp(leaflet.meta.stamp, variant))
+    return html, css, stamp_css
 
 
 def footer_stamp(stamp: str, variant: str) -> str:
@@ -71,14 +72,37 @@ def _url_fetcher(allowed: tuple[Path, ...]):
 def write_pdf(leaflet: Leaflet, settings: Settings, variant: str, target: Path) -> None:
     import weasyprint
 
-    html, css = leaflet_html(leaflet, settings, variant)
+    html, css, stamp_css = leaflet_html(leaflet, settings, variant)
     allowed = tuple(p.resolve() for p in (settings.layouts_dir, settings.fonts_dir, leaflet.source.parent))
     fetcher = _url_fetcher(allowed)
     document = weasyprint.HTML(string=html, base_url=str(leaflet.source.parent.resolve()), url_fetcher=fetcher)
-    fonts = weasyprint.text.fonts.FontConfiguration()  # needed for @font-face to load fonts/
-    stylesheet = weasyprint.CSS(string=css, url_fetcher=fetcher, font_config=fonts)
-    pdf = document.write_pdf(stylesheets=[stylesheet], font_config=fonts, pdf_variant="pdf/ua-1")
+    stylesheet, fonts = _stylesheet(css, allowed[:2])
+    stamp = weasyprint.CSS(string=stamp_css, url_fetcher=fetcher)
+    pdf = document.write_pdf(stylesheets=[stylesheet, stamp], font_config=fonts, pdf_variant="pdf/ua-1")
     add_leaflet_metadata(pdf, leaflet, settings, target)
+
+
+_STYLESHEETS: dict[tuple, tuple] = {}  # (css, layouts and fonts folders) -> (CSS, FontConfiguration)
+_STYLESHEETS_RELEASED_AT_EXIT: list[bool] = []
+
+
+def _stylesheet(css: str, allowed: tuple[Path, ...]):
+    """The parsed stylesheet and the font configuration its @font-face rules loaded, made once
+    per process for each stylesheet: a FontConfiguration made for every leaflet is never freed
+    (about 0.3 MB each, measured with WeasyPrint 70), which a worker building hundreds of
+    leaflets would feel. The PDFs are byte-identical either way."""
+    import weasyprint
+
+    key = (css, allowed)
+    if key not in _STYLESHEETS:
+        if not _STYLESHEETS_RELEASED_AT_EXIT:
+            release_at_exit(_STYLESHEETS.clear)  # each FontConfiguration removes its temporary font folder
+            _STYLESHEETS_RELEASED_AT_EXIT.append(True)
+        if len(_STYLESHEETS) >= 8:  # settings edited under a long-lived process: keep the cache small
+            _STYLESHEETS.clear()
+        fonts = weasyprint.text.fonts.FontConfiguration()  # needed for @font-face to load fonts/
+        _STYLESHEETS[key] = (weasyprint.CSS(string=css, url_fetcher=_url_fetcher(allowed), font_config=fonts), fonts)
+    return _STYLESHEETS[key]
 
 
 def add_leaflet_metadata(pdf: bytes, leaflet: Leaflet, settings: Settings, target: Path) -> None:
