@@ -41,6 +41,7 @@ BIDI_LANGUAGES = {"ar", "fa", "he", "ps", "ur", "yi"}
 # The styled empty document for each (Word settings, colours, language), made once per process:
 # setting up the styles took as long as writing a leaflet's text.
 _STYLED_TEMPLATES: dict[tuple, bytes] = {}
+_STYLE_IDS: dict[tuple, dict[str, str | None]] = {}
 
 
 def custom_properties(leaflet: Leaflet) -> dict[str, str]:
@@ -65,8 +66,8 @@ class _DocxWriter:
         self.protected = protected_pattern(leaflet.meta)
         self.do_not_translate = settings.docx.do_not_translate_style
         self.numbering: dict[int, int] = {}  # id() of an ordered ListBlock -> its numbering instance
-        self._style_ids: dict[str, str | None] = {}
         key = (settings.docx, settings.colours, leaflet.meta.language)
+        self._style_ids: dict[str, str | None] = _STYLE_IDS.setdefault(key, {})  # the same for every file from one template
         if key not in _STYLED_TEMPLATES:
             self.doc = docx.Document()
             self._setup_styles()
