@@ -8,13 +8,16 @@ from __future__ import annotations
 
 import datetime as dt
 import errno
+import gc
 import json
+import multiprocessing
 import os
 import shutil
 import signal
 import subprocess
 import sys
 import time
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import docx
@@ -24,6 +27,7 @@ from pypdf import PdfReader
 
 from leafpress import build as build_module
 from leafpress.build import build_leaflet
+from leafpress.renderers.base import ProcessCache
 from leafpress.settings import load_settings
 
 from .conftest import FIXTURES, ROOT, run_cli
@@ -169,3 +173,31 @@ def test_a_build_leaves_no_temporary_files_behind(tmp_path, jobs):
     assert result.returncode == 0, result.stderr
     assert "Traceback" not in result.stderr
     assert sorted(temp.iterdir()) == []
+
+
+class _Noted:
+    """Leaves a file behind when it is freed, and in which process."""
+
+    def __init__(self, folder: Path, name: str):
+        self.folder, self.name = folder, name
+
+    def __del__(self):
+        (self.folder / f"{self.name} freed in {os.getpid()}").touch()
+
+
+_CACHE = ProcessCache()
+
+
+def _fill_cache_in_a_worker(folder: Path) -> int:
+    _CACHE.get("worker", lambda: _Noted(folder, "worker"))
+    return os.getpid()
+
+
+def test_a_process_cache_frees_its_own_objects_in_workers_and_never_the_parents(tmp_path):
+    _CACHE.get("parent", lambda: _Noted(tmp_path, "parent"))
+    with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("fork")) as pool:
+        worker = pool.submit(_fill_cache_in_a_worker, tmp_path).result()
+    assert sorted(p.name for p in tmp_path.iterdir()) == [f"worker freed in {worker}"]
+    _CACHE.clear()
+    gc.collect()
+    assert sorted(p.name for p in tmp_path.iterdir()) == [f"parent freed in {os.getpid()}", f"worker freed in {worker}"]

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+import os
+from collections.abc import Callable, Hashable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from ..model import Leaflet
 from ..settings import Settings
@@ -45,3 +47,36 @@ def release_at_exit(release: Callable[[], None]) -> None:
     atexit.register(run)
     if multiprocessing.parent_process() is not None:
         multiprocessing.util.Finalize(None, run, exitpriority=10)
+
+
+class ProcessCache:
+    """Engine objects that are costly to make, kept for the life of one process and freed when
+    it ends (see release_at_exit), at most ``limit`` of them.
+
+    A child forked from a process that had already filled the cache starts with an empty one
+    and never frees the parent's objects: freeing them would run their finalisers (WeasyPrint's
+    deletes its font folder) under the parent's feet.
+    """
+
+    def __init__(self, limit: int = 8):
+        self.limit = limit
+        self._pid: int | None = None
+        self._items: dict[Hashable, Any] = {}
+        self._inherited: list[dict] = []
+
+    def get(self, key: Hashable, make: Callable[[], Any]) -> Any:
+        if self._pid != os.getpid():
+            if self._items:
+                self._inherited.append(self._items)
+            self._items = {}
+            self._pid = os.getpid()
+            release_at_exit(self.clear)
+        if key not in self._items:
+            if len(self._items) >= self.limit:  # settings edited under a long-lived process
+                self._items.clear()
+            self._items[key] = make()
+        return self._items[key]
+
+    def clear(self) -> None:
+        if self._pid == os.getpid():
+            self._items.clear()

@@ -15,7 +15,7 @@ from ..errors import RenderError
 from ..model import Leaflet
 from ..settings import PageOptions, Settings
 from ..templates import environment
-from .base import Renderer, release_at_exit
+from .base import ProcessCache, Renderer
 
 PAGE_LABELS = ("Page", "of")
 XMP_NAMESPACE = "urn:leafpress:ns:leaflet:1.0#"  # the stamp's fields in the PDF's XMP metadata
@@ -82,8 +82,7 @@ def write_pdf(leaflet: Leaflet, settings: Settings, variant: str, target: Path) 
     add_leaflet_metadata(pdf, leaflet, settings, target)
 
 
-_STYLESHEETS: dict[tuple, tuple] = {}  # (css, layouts and fonts folders) -> (CSS, FontConfiguration)
-_STYLESHEETS_RELEASED_AT_EXIT: list[bool] = []
+_STYLESHEETS = ProcessCache()  # (css, layouts and fonts folders) -> (CSS, FontConfiguration)
 
 
 def _stylesheet(css: str, allowed: tuple[Path, ...]):
@@ -93,16 +92,11 @@ def _stylesheet(css: str, allowed: tuple[Path, ...]):
     leaflets would feel. The PDFs are byte-identical either way."""
     import weasyprint
 
-    key = (css, allowed)
-    if key not in _STYLESHEETS:
-        if not _STYLESHEETS_RELEASED_AT_EXIT:
-            release_at_exit(_STYLESHEETS.clear)  # each FontConfiguration removes its temporary font folder
-            _STYLESHEETS_RELEASED_AT_EXIT.append(True)
-        if len(_STYLESHEETS) >= 8:  # settings edited under a long-lived process: keep the cache small
-            _STYLESHEETS.clear()
+    def make():
         fonts = weasyprint.text.fonts.FontConfiguration()  # needed for @font-face to load fonts/
-        _STYLESHEETS[key] = (weasyprint.CSS(string=css, url_fetcher=_url_fetcher(allowed), font_config=fonts), fonts)
-    return _STYLESHEETS[key]
+        return weasyprint.CSS(string=css, url_fetcher=_url_fetcher(allowed), font_config=fonts), fonts
+
+    return _STYLESHEETS.get((css, allowed), make)
 
 
 def add_leaflet_metadata(pdf: bytes, leaflet: Leaflet, settings: Settings, target: Path) -> None:
