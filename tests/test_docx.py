@@ -369,3 +369,13 @@ def test_libreoffice_opens_it_without_complaint_and_reads_every_segment(rendered
         found = text.find(segment.text, position)
         assert found >= 0, f"{segment.text!r} missing or out of order in LibreOffice's rendering"
         position = found + len(segment.text)
+
+
+def test_the_same_source_gives_a_byte_identical_word_file(rendered, tmp_path, monkeypatch):
+    import time
+
+    with zipfile.ZipFile(rendered["example"]["docx"]) as package:
+        assert {member.date_time for member in package.infolist()} == {(2022, 6, 1, 0, 0, 0)}  # last_reviewed: June 2022
+    monkeypatch.setattr(time, "time", lambda: 2_000_000_000.0)  # a build on another day
+    again = render_docx(EXAMPLE, tmp_path)
+    assert again["docx"].read_bytes() == rendered["example"]["docx"].read_bytes()

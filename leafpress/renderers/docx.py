@@ -169,7 +169,9 @@ class _DocxWriter:
                 self._number(paragraph, segment)
         self._footer()
         self._properties()
-        self.doc.save(str(target))
+        buffer = io.BytesIO()
+        self.doc.save(buffer)
+        target.write_bytes(_with_fixed_times(buffer.getvalue(), self.leaflet.meta.last_reviewed.first_day))
 
     def _paragraph(self, segment: Segment):
         paragraph = self.doc.add_paragraph()
@@ -305,6 +307,21 @@ def _element(tag: str, **attributes: str):
     for name, value in attributes.items():
         element.set(_qn(f"w:{name}"), value)
     return element
+
+
+def _with_fixed_times(package: bytes, day: dt.date) -> bytes:
+    """The same package with every member dated ``day`` (python-docx dates them now), so the same
+    source gives a byte-identical file and a rebuild shows no false change."""
+    import zipfile
+
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(package)) as source, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as fixed:
+        for member in source.infolist():
+            info = zipfile.ZipInfo(member.filename, date_time=(max(day.year, 1980), day.month, day.day, 0, 0, 0))
+            info.compress_type = zipfile.ZIP_DEFLATED
+            info.external_attr = member.external_attr
+            fixed.writestr(info, source.read(member))
+    return out.getvalue()
 
 
 def render(leaflet: Leaflet, settings: Settings, targets: Mapping[str, Path]) -> None:
