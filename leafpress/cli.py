@@ -157,8 +157,9 @@ def _build(args, sources, settings, today: dt.date) -> int:
         print(f"{len(failed)} failed: see the messages above", file=sys.stderr)
         for result in failed:
             print(f"  {result.problems[0]}", file=sys.stderr)
-    if overdue and _strict_reviews(args, settings):
-        print(f"{len(overdue)} leaflet{'s' if len(overdue) != 1 else ''} overdue for review ({_strict_reviews(args, settings)})", file=sys.stderr)
+    strict_reviews = _strict_reviews(args, settings)
+    if overdue and strict_reviews:
+        print(f"{len(overdue)} leaflet{'s' if len(overdue) != 1 else ''} overdue for review ({strict_reviews})", file=sys.stderr)
         return 1
     return 1 if failed else 0
 
@@ -207,9 +208,10 @@ def _check(args, sources, settings, today: dt.date) -> int:
     if plain_language:
         summary += f"; {plain_language} plain-language warning{'s' if plain_language != 1 else ''}" + (" (--strict)" if args.strict else "")
     print(summary)
-    if overdue and _strict_reviews(args, settings):
-        print(f"{overdue} leaflet{'s' if overdue != 1 else ''} overdue for review ({_strict_reviews(args, settings)})", file=sys.stderr)
-    return 1 if bad or (overdue and _strict_reviews(args, settings)) or (args.strict and plain_language) else 0
+    strict_reviews = _strict_reviews(args, settings)
+    if overdue and strict_reviews:
+        print(f"{overdue} leaflet{'s' if overdue != 1 else ''} overdue for review ({strict_reviews})", file=sys.stderr)
+    return 1 if bad or (overdue and strict_reviews) or (args.strict and plain_language) else 0
 
 
 def _strict_reviews(args, settings) -> str:

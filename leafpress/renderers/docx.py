@@ -29,7 +29,7 @@ from ..segments import (
     split_protected,
 )
 from ..settings import Settings
-from .base import Renderer
+from .base import ProcessCache, Renderer
 
 FIGURE_STYLE = "Figure"
 IMAGE_WIDTH_CM = 12
@@ -38,10 +38,9 @@ CUSTOM_PROPERTIES_FMTID = "{D5CDD505-2E9C-101B-9397-08002B2CF9AE}"  # the id Wor
 # Languages whose text Word reads through the East Asian or the complex-script (bidi) font slot.
 EAST_ASIAN_LANGUAGES = {"ja", "ko", "zh"}
 BIDI_LANGUAGES = {"ar", "fa", "he", "ps", "ur", "yi"}
-# The styled empty document for each (Word settings, colours, language), made once per process:
-# setting up the styles took as long as writing a leaflet's text.
-_STYLED_TEMPLATES: dict[tuple, bytes] = {}
-_STYLE_IDS: dict[tuple, dict[str, str | None]] = {}
+# The styled empty document for each (Word settings, colours, language), made once per process
+# (setting up the styles took as long as writing a leaflet's text), with its style ids.
+_TEMPLATES = ProcessCache()
 
 
 def custom_properties(leaflet: Leaflet) -> dict[str, str]:
@@ -66,17 +65,20 @@ class _DocxWriter:
         self.protected = protected_pattern(leaflet.meta)
         self.do_not_translate = settings.docx.do_not_translate_style
         self.numbering: dict[int, int] = {}  # id() of an ordered ListBlock -> its numbering instance
-        key = (settings.docx, settings.colours, leaflet.meta.language)
-        self._style_ids: dict[str, str | None] = _STYLE_IDS.setdefault(key, {})  # the same for every file from one template
-        if key not in _STYLED_TEMPLATES:
-            self.doc = docx.Document()
-            self._setup_styles()
-            buffer = io.BytesIO()
-            self.doc.save(buffer)
-            _STYLED_TEMPLATES[key] = buffer.getvalue()
-        # Every leaflet starts from the saved template, the first one too, so the order in
+        # Every leaflet starts from the styled template, the first one too, so the order in
         # which a process builds leaflets never changes a file.
-        self.doc = docx.Document(io.BytesIO(_STYLED_TEMPLATES[key]))
+        template, self._style_ids = _TEMPLATES.get((settings.docx, settings.colours, leaflet.meta.language), self._styled_template)
+        self.doc = docx.Document(io.BytesIO(template))
+
+    def _styled_template(self) -> tuple[bytes, dict[str, str | None]]:
+        """The empty document with this leaflet's styles, saved, and the style ids found in it so far."""
+        import docx
+
+        self.doc = docx.Document()
+        self._setup_styles()
+        buffer = io.BytesIO()
+        self.doc.save(buffer)
+        return buffer.getvalue(), {}
 
     # -- styles ------------------------------------------------------------
 
