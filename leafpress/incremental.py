@@ -13,6 +13,8 @@ import hashlib
 import importlib.metadata
 import json
 import os
+import shutil
+import subprocess
 import sys
 from collections.abc import Mapping, Sequence
 from functools import cached_property
@@ -30,11 +32,12 @@ FORMAT_INPUTS: dict[str, tuple[str, ...]] = {
     "print": ("images", "settings", "templates", "fonts", "tool"),
     "large-print": ("images", "settings", "templates", "fonts", "tool"),
     "docx": ("images", "settings", "templates", "tool"),
-    "audio": ("settings", "pronunciations", "tool"),
+    "audio": ("settings", "pronunciations", "speech_engine", "tool"),
 }
-ALL_INPUTS = ("images", "settings", "templates", "fonts", "pronunciations", "tool")  # for a format not listed above
+ALL_INPUTS = ("images", "settings", "templates", "fonts", "pronunciations", "speech_engine", "tool")  # for a format not listed above
 # Files in layouts/ that no leaflet is made from (the pronunciation list counts for audio only).
 NOT_TEMPLATES = frozenset({"pronunciations.yaml", "index.html.j2"})
+SPEECH_ENGINE = "espeak-ng"  # the program pyttsx3 drives on Linux
 ENGINES = ("weasyprint", "pikepdf", "python-docx", "pyttsx3", "lameenc", "mutagen", "numpy", "jinja2", "markdown-it-py", "pyyaml")
 
 REASONS = {
@@ -44,6 +47,7 @@ REASONS = {
     "templates": "the layouts changed",
     "fonts": "the fonts changed",
     "pronunciations": "the pronunciation list changed",
+    "speech_engine": "the speech engine was updated",
     "tool": "leafpress was updated",
 }
 MISSING = "missing"
@@ -107,6 +111,18 @@ class Inputs:
         return self.file(self.settings.layouts_dir / "pronunciations.yaml")
 
     @cached_property
+    def speech_engine(self) -> str:
+        """espeak-ng's version: a system package, not among the Python engines below, and a new
+        release can say words differently. Other systems speak with their own voices: "absent"."""
+        program = shutil.which(SPEECH_ENGINE)
+        if program is None:
+            return "absent"
+        try:
+            return _digest(subprocess.run([program, "--version"], capture_output=True, timeout=30).stdout)
+        except (OSError, subprocess.SubprocessError):
+            return MISSING
+
+    @cached_property
     def tool(self) -> str:
         """leafpress's own code, the Python version and the versions of the engines it drives."""
         code = self._files_hash(PACKAGE_DIR, sorted(PACKAGE_DIR.rglob("*.py")))
@@ -130,6 +146,7 @@ class Inputs:
             "templates": lambda: self.templates,
             "fonts": lambda: self.fonts,
             "pronunciations": lambda: self.pronunciations,
+            "speech_engine": lambda: self.speech_engine,
             "tool": lambda: self.tool,
             "images": lambda: self.images(source, record),
         }

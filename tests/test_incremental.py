@@ -290,3 +290,16 @@ def test_an_interrupted_build_keeps_what_it_built(tmp_path, monkeypatch):
         library.build(on_result=interrupt_after_first)
     assert library.rendered and set(library.rendered) == every(["alpha"])
     assert library.build() == every(["beta"])
+
+
+def test_new_speech_engine_version_rebuilds_the_audio_only(library, tmp_path, monkeypatch):
+    fake = tmp_path / "bin" / "espeak-ng"
+    fake.parent.mkdir()
+    fake.write_text("#!/bin/sh\necho 'eSpeak NG text-to-speech: 1.51  Data at: /usr/lib'\n", encoding="utf-8")
+    fake.chmod(0o755)
+    monkeypatch.setattr(incremental, "SPEECH_ENGINE", str(fake))
+    library.build()
+    assert library.build() == set()
+    fake.write_text("#!/bin/sh\necho 'eSpeak NG text-to-speech: 1.52  Data at: /usr/lib'\n", encoding="utf-8")
+    assert library.build() == every(formats=["audio"])
+    assert {reason for r in library.report.built for reason in r.reasons.values()} == {"the speech engine was updated"}
