@@ -170,6 +170,7 @@ def _unit(match: re.Match[str]) -> str:
     return f"{match['n']} {one if match['n'] == '1' else many}"
 
 
+UNIT_PATTERN = r"mmol/l|mmhg|kcal|mcg|µg|mg|kg|ml|km|cm|mm|hrs|hr|mins|min|g|l|m"  # spoken by _unit
 WEB_WORDS = {".": "dot", "/": "slash", "@": "at", ":": "colon", "-": "dash", "_": "underscore"}
 SPELLED_WEB_PARTS = {"www": "w w w", "uk": "U K", "nhs": "N H S", "ac": "A C"}
 
@@ -188,8 +189,9 @@ def _web(match: re.Match[str]) -> str:
 
 ENGLISH_RULES: list[Rule] = [
     # Web and email addresses before anything else touches their dots and slashes.
-    (re.compile(r"\bhttps?://[\w./?=&%~-]*[\w/]|\bwww\.[\w.-]+\.[a-z]{2,}(?:/[\w./-]*)?|" + EMAIL.pattern +
-                r"|\b[a-z][\w-]*(?:\.[\w-]+)*\.(?:uk|org|com|net|gov)\b(?:/[\w./-]*)?"), _web),
+    # A full stop after an address ends the sentence: a path never ends in one.
+    (re.compile(r"\bhttps?://[\w./?=&%~-]*[\w/]|\bwww\.[\w.-]+\.[a-z]{2,}(?:/(?:[\w./-]*[\w/])?)?|" + EMAIL.pattern +
+                r"|\b[a-z][\w-]*(?:\.[\w-]+)*\.(?:uk|org|com|net|gov)\b(?:/(?:[\w./-]*[\w/])?)?"), _web),
     # Phone numbers in digit groups, and extensions digit by digit.
     (PHONE, _phone),
     (re.compile(r"\b(?:ext\.?|extension)\s?(\d+)", re.I), lambda m: "extension " + spell_digits(m.group(1))),
@@ -202,7 +204,7 @@ ENGLISH_RULES: list[Rule] = [
     (re.compile(r"£(?P<pounds>\d[\d,]*)(?:\.(?P<pence>\d\d))?"), _money),
     # Ranges: Monday-Friday, Mon–Fri, 9am-5pm, 3-4 days.
     (re.compile(rf"\b(?P<a>{DAY_PATTERN})\s?(?:[-–]|\bto\b)\s?(?P<b>{DAY_PATTERN})(?!\w)"), _day_range),
-    (re.compile(r"(?<=\d)(\s?(?:[ap]\.?m\.?)?)\s?[-–]\s?(?=\d)", re.I), r"\1 to "),
+    (re.compile(rf"(?<=\d)(\s?(?:[ap]\.?m\.?|(?:{UNIT_PATTERN})\b)?)\s?[-–]\s?(?=\d)", re.I), r"\1 to "),
     # Times: 9am, 7.30am, 7:30 p.m., "at 9.30", then the 24-hour clock (17:00).
     (re.compile(r"\b(?P<h>1[0-2]|0?[1-9])(?:[.:](?P<m>[0-5]\d))?\s?(?P<ap>[ap]\.m\.?|[ap]m\b)", re.I), _time_12h),
     (re.compile(r"(?:\b(?P<w>at|from|until|till|by|before|after|between|and|to) (?P<dh>[01]?\d|2[0-3])\.(?P<dm>[0-5]\d)"
@@ -210,7 +212,7 @@ ENGLISH_RULES: list[Rule] = [
     # Emergency and advice lines, and numbers with a leading zero (bleep 0810): digit by digit.
     (re.compile(r"(?<![\d:.,])(?:\b(?:" + "|".join(EMERGENCY_NUMBERS) + r")\b|\b0\d+\b)(?![.,]\d)"), lambda m: spell_digits(m.group(0))),
     # Units after numbers: 500mg, 5 ml, 37°C; "3 x a day".
-    (re.compile(r"(?P<n>\d+(?:\.\d+)?)\s?(?P<u>mmol/l|mmhg|kcal|mcg|µg|mg|kg|ml|km|cm|mm|hrs|hr|mins|min|g|l|m)\b", re.I), _unit),
+    (re.compile(rf"(?P<n>\d+(?:\.\d+)?)\s?(?P<u>{UNIT_PATTERN})\b", re.I), _unit),
     (re.compile(r"(\d+(?:\.\d+)?)\s?°C\b"), r"\1 degrees Celsius"),
     (re.compile(r"(\d+(?:\.\d+)?)\s?°F\b"), r"\1 degrees Fahrenheit"),
     (re.compile(r"\b(\d+)\s?[x×]\s?(?=(?:a|per|each|every)\b)"), r"\1 times "),

@@ -155,7 +155,8 @@ class _ScriptWriter:
             elif isinstance(block, ListBlock):
                 self._list(block)
             elif isinstance(block, Callout):
-                self.add("Important.", o.item_pause_ms)
+                if not re.match(r"\W*important\b", block_text(block), re.I):  # "Important: …" says so itself
+                    self.add("Important.", o.item_pause_ms)
                 self._blocks(block.blocks)
             elif isinstance(block, Table):
                 self._table(block)
@@ -179,10 +180,13 @@ class _ScriptWriter:
         for row in table.rows:
             parts = []
             for col, cell in enumerate(row):
-                value = plain_text(cell)
+                value = plain_text(cell).strip()
+                if not value:
+                    continue  # an empty cell is not read out
                 label = headers[col] if col < len(headers) else ""
                 parts.append(f"{label}: {value}" if label else value)
-            self.add(". ".join(_sentence(p).rstrip(".") for p in parts) + ".", self.options.item_pause_ms)
+            if parts:
+                self.add(". ".join(_sentence(p).rstrip(".") for p in parts) + ".", self.options.item_pause_ms)
 
 
 def block_text(block: Block) -> str:

@@ -42,10 +42,12 @@ def test_batched_sentences_sound_the_same_as_one_call_each(synthesiser):
     rate = synthesiser.sample_rate
     for text, together, alone in zip(SENTENCES, batched, one_by_one, strict=True):
         assert abs(together.size - alone.size) <= rate * 0.03, text  # within 30 ms
-        # espeak-ng adds a little random noise, so compare loudness envelopes, not samples.
+        # espeak-ng adds a little random noise, so compare loudness envelopes, not samples: the
+        # same sentence correlates 0.90 to 1.00 from run to run (measured over repeated runs),
+        # a sentence cut in the wrong place far less.
         a, b = envelope(together, rate), envelope(alone, rate)
         n = min(a.size, b.size)
-        assert np.corrcoef(a[:n], b[:n])[0, 1] > 0.95, text
+        assert np.corrcoef(a[:n], b[:n])[0, 1] > 0.85, text
 
 
 def envelope(samples, rate: int):

@@ -53,6 +53,7 @@ NORMALISATION_CASES = {
     "nights": ("1 or 2 nights", "1 or 2 nights"),
     "days": ("3-4 days", "3 to 4 days"),
     "date range": ("1-3 June", "1st to 3rd of June"),
+    "dose range": ("500mg–1g up to 4 times", "500 milligrams to 1 gram up to 4 times"),
     # Units and money.
     "mg": ("take 500mg", "take 500 milligrams"),
     "one gram": ("take 1g", "take 1 gram"),
@@ -86,6 +87,8 @@ NORMALISATION_CASES = {
     "full web address": ("see https://www.nhs.uk/conditions/achalasia/", "see w w w dot N H S dot U K slash conditions slash achalasia"),
     "bare domain": ("see nhs.uk", "see N H S dot U K"),
     "hyphenated address": ("www.example.org/knee-care", "w w w dot example dot org slash knee dash care"),
+    "address ending a sentence": ("Website: www.nhs.uk/warfarin. Then", "Website: w w w dot N H S dot U K slash warfarin. Then"),
+    "bare domain ending a sentence": ("See nhs.uk/care.", "See N H S dot U K slash care."),
 }
 
 
@@ -270,3 +273,17 @@ def test_missing_voice_fails_only_the_audio(tmp_path):
     assert (out / "no-voice" / "no-voice.docx").is_file()
     assert not (out / "no-voice" / "no-voice.mp3").exists()
     assert not list((out / "no-voice").glob(".*.tmp"))
+
+
+def test_a_callout_that_says_important_is_not_announced_twice_and_empty_cells_are_skipped(tmp_path):
+    body = """\
+        | Colour | Notes |
+        |---|---|
+        | white | |
+
+        > **Important:** call 999.
+        """
+    script = build_script(read_leaflet(write_leaflet(tmp_path, "said-once.md", body)), load_settings())
+    said = [u.text for u in script.chapters[0].utterances]
+    start = said.index("Colour: white.")
+    assert said[start:start + 2] == ["Colour: white.", "Important: call 9 9 9."]
