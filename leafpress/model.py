@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import calendar
 import datetime as dt
+import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -171,6 +172,12 @@ class Callout:
     blocks: tuple[Block, ...]
     line: int = 0
     kind = "callout"
+
+    @property
+    def says_important(self) -> bool:
+        """Whether its text opens with "Important" already, so no label or announcement is added."""
+        first = next((block for block in self.blocks if isinstance(block, Paragraph)), None)
+        return first is not None and re.match(r"\W*important\b", plain_text(first.inlines), re.I) is not None
 
 
 @dataclass(frozen=True)

@@ -155,7 +155,7 @@ class _ScriptWriter:
             elif isinstance(block, ListBlock):
                 self._list(block)
             elif isinstance(block, Callout):
-                if not re.match(r"\W*important\b", block_text(block), re.I):  # "Important: …" says so itself
+                if not block.says_important:
                     self.add("Important.", o.item_pause_ms)
                 self._blocks(block.blocks)
             elif isinstance(block, Table):

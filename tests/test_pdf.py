@@ -16,7 +16,7 @@ from leafpress.reader import read_leaflet
 from leafpress.renderers.print_pdf import XMP_NAMESPACE, footer_stamp, write_pdf
 from leafpress.settings import load_settings
 
-from .conftest import EXAMPLE, FIXTURES, output_file
+from .conftest import EXAMPLE, FIXTURES, output_file, write_leaflet
 
 KNEE = FIXTURES / "knee-replacement.md"
 A5_POINTS = (419.5, 595.3)
@@ -188,3 +188,13 @@ def test_large_print_line_spacing_is_at_least_one_and_a_half(long_leaflet):
     gaps = [a[2] - b[2] for a, b in zip(lines, lines[1:], strict=False) if a[0] == b[0] and 0 < a[2] - b[2] < 40]
     assert gaps
     assert min(gaps) >= 1.5 * 18 - 0.5
+
+
+def test_a_callout_gets_an_important_label_unless_it_opens_with_important_itself(tmp_path):
+    body = "> **Important:** call 999.\n\nSome text.\n\n> Bring your tablets.\n"
+    path = tmp_path / "pdf"
+    write_pdf(read_leaflet(write_leaflet(tmp_path, "callouts.md", body)), load_settings(), "print", path)
+    text = " ".join(PdfReader(path).pages[0].extract_text().split())
+    assert text.count("Important") == 2, text  # its own words, and the label of the second callout
+    assert "Important Important" not in text and "Important: call 999." in text
+    assert "Important Bring your tablets." in text
