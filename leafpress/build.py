@@ -32,7 +32,9 @@ log = logging.getLogger(__name__)
 
 MANIFEST_NAME = "manifest.json"
 OUTPUT_KEYS = ("print", "large_print", "docx", "audio", "audio_script", "translation_brief", "xliff")
-CHECKPOINT_SECONDS = 10  # a long build saves its build state this often, so an interrupted one resumes
+# A build writes the manifest and build state this often (and when it ends), so a killed build
+# leaves a manifest listing most of what it made and the next one resumes from there.
+CHECKPOINT_SECONDS = 2
 
 
 class UsageError(Exception):
@@ -190,7 +192,7 @@ def build(
 
     Leaflets are built on ``executor`` when one is given (any concurrent.futures Executor, such
     as a cluster's), else in a pool of ``jobs`` processes, else one after another. The manifest
-    is rewritten after each leaflet, so it always lists what is on disk. Only one build writes
+    lists only files on disk and is written every CHECKPOINT_SECONDS. Only one build writes
     to an output folder at a time; a second one waits. Raises OutputError when the output folder
     cannot be written at all.
     """
@@ -205,7 +207,10 @@ def build(
 
 def _build_locked(sources, out_dir, formats, settings, today, jobs, on_result, force, executor) -> BuildReport:
     state = incremental.load_state(out_dir)
-    in_manifest = {entry["source"] for entry in read_manifest(out_dir)}
+    manifest = Manifest(out_dir, today)
+    if manifest.pruned:
+        _save(manifest, state)
+    in_manifest = manifest.sources
     inputs = incremental.Inputs(settings)
     results: list[LeafletResult] = []
     todo: list[tuple[Path, str, dict[str, str], dict[str, dict[str, str]]]] = []
@@ -227,26 +232,27 @@ def _build_locked(sources, out_dir, formats, settings, today, jobs, on_result, f
             if result.leaflet is not None and result.built:
                 state[key] = _state_record(state.get(key), result, hashes, inputs, out_dir)
             results.append(result)
-            write_manifest(out_dir, [result], today)
+            manifest.add(result)
             on_result(result)
             if time.monotonic() - saved > CHECKPOINT_SECONDS:
-                _save_state(out_dir, state)
+                _save(manifest, state)
                 saved = time.monotonic()
-    finally:  # even when interrupted, so what was built is not built again
-        manifest = write_manifest(out_dir, [], today)
-        _save_state(out_dir, state)
+    finally:  # even when interrupted, so what was built is listed and not built again
+        manifest_path = _save(manifest, state)
     from .index import INDEX_NAME, index_html
 
     index = out_dir / INDEX_NAME
-    _write_text_atomically(index, index_html(read_manifest(out_dir), out_dir, settings, today))
-    return BuildReport(results, manifest, index)
+    _write_text_atomically(index, index_html(manifest.listed(), out_dir, settings, today))
+    return BuildReport(results, manifest_path, index)
 
 
-def _save_state(out_dir: Path, state: dict[str, dict]) -> None:
-    """Write the build state, after the manifest it vouches for (never ahead of it)."""
-    for key in [key for key in state if not (out_dir / key).is_file()]:
-        del state[key]  # its source was deleted: write_manifest removed its files
-    _write_text_atomically(out_dir / incremental.STATE_NAME, incremental.state_text(state))
+def _save(manifest: Manifest, state: dict[str, dict]) -> Path:
+    """Write the manifest, then the build state that vouches for it (never ahead of it)."""
+    path = manifest.write()
+    for key in [key for key in state if key not in manifest.sources]:
+        del state[key]  # its source was deleted (the manifest removed its files), or it never built
+    _write_text_atomically(manifest.out_dir / incremental.STATE_NAME, incremental.state_text(state))
+    return path
 
 
 def _run(todo, out_dir: Path, settings: Settings, today: dt.date, jobs: int, executor: Executor | None) -> Iterator:
@@ -362,33 +368,47 @@ def read_manifest(out_dir: Path) -> list[dict]:
         return []
 
 
-def write_manifest(out_dir: Path, results: Sequence[LeafletResult], today: dt.date) -> Path:
-    """Merge this build into the manifest: entries of leaflets built now are replaced, files
-    made earlier in other formats are kept while they exist, and leaflets whose source is
-    gone are dropped."""
-    entries = {(e["source"], e.get("language")): e for e in read_manifest(out_dir)}
-    for result in results:
+class Manifest:
+    """output/manifest.json during a build: read once, with the files of leaflets whose source is
+    gone deleted and every entry judged on today's date; then each result merged in memory, and
+    written whenever the build checkpoints. Entries of leaflets built now are replaced; files
+    made earlier in other formats are kept while they exist."""
+
+    def __init__(self, out_dir: Path, today: dt.date):
+        self.out_dir, self.today = out_dir, today
+        self.entries: dict[tuple, dict] = {}
+        self.pruned = False  # files of deleted sources were removed: the manifest on disk lists them
+        for entry in read_manifest(out_dir):
+            if (out_dir / entry["source"]).is_file():
+                _refresh_review_status(entry, today)
+                self.entries[(entry["source"], entry.get("language"))] = entry
+            else:
+                _remove_outputs(out_dir, entry)
+                self.pruned = True
+
+    @property
+    def sources(self) -> set[str]:
+        return {source for source, _language in self.entries}
+
+    def add(self, result: LeafletResult) -> None:
         if result.leaflet is None or not result.outputs:
-            continue
-        leaflet = result.leaflet
-        entry = manifest_entry(leaflet, result.outputs, out_dir, today)
+            return
+        entry = manifest_entry(result.leaflet, result.outputs, self.out_dir, self.today)
         key = (entry["source"], entry["language"])
-        previous = entries.get(key, {}).get("outputs") or {}
+        previous = self.entries.get(key, {}).get("outputs") or {}
         for name, old in previous.items():
-            if entry["outputs"].get(name) is None and old and (out_dir / old).is_file():
+            if entry["outputs"].get(name) is None and old and (self.out_dir / old).is_file():
                 entry["outputs"][name] = old
-        entries[key] = entry
-    kept = []
-    for entry in entries.values():
-        if (out_dir / entry["source"]).is_file():
-            _refresh_review_status(entry, today)
-            kept.append(entry)
-        else:
-            _remove_outputs(out_dir, entry)
-    kept.sort(key=lambda e: (e["slug"], Path(e["source"]).name != f"{e['slug']}.md", e["language"]))
-    path = out_dir / MANIFEST_NAME
-    _write_text_atomically(path, json.dumps({"leaflets": kept}, indent=2, ensure_ascii=False) + "\n")
-    return path
+        self.entries[key] = entry
+
+    def listed(self) -> list[dict]:
+        """The entries in the manifest's order: by slug, the original before its translations."""
+        return sorted(self.entries.values(), key=lambda e: (e["slug"], Path(e["source"]).name != f"{e['slug']}.md", e["language"]))
+
+    def write(self) -> Path:
+        path = self.out_dir / MANIFEST_NAME
+        _write_text_atomically(path, json.dumps({"leaflets": self.listed()}, indent=2, ensure_ascii=False) + "\n")
+        return path
 
 
 def _refresh_review_status(entry: dict, today: dt.date) -> None:
