@@ -61,40 +61,33 @@ def _check_problem_lines(error: InputError, path: Path, text: str) -> None:
         assert "\n" not in line
 
 
-@settings(max_examples=300, deadline=timedelta(seconds=5), suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(body=bodies)
-def test_any_body_reads_or_gets_clean_errors(tmp_path, body):
+def _reads_or_fails_cleanly(tmp_path: Path, raw: bytes) -> None:
+    """A source of these bytes either reads, or raises InputError whose every problem is one clean line."""
     path = _fresh_folder(tmp_path) / "fuzz.md"
-    text = f"---\n{VALID_FRONT}---\n{body}"
-    path.write_text(text, encoding="utf-8", errors="surrogatepass")
+    path.write_bytes(raw)
     try:
         read_leaflet(path)
     except InputError as error:
-        _check_problem_lines(error, path, text)
+        _check_problem_lines(error, path, raw.decode("utf-8", "replace"))
+
+
+@settings(max_examples=300, deadline=timedelta(seconds=5), suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(body=bodies)
+def test_any_body_reads_or_gets_clean_errors(tmp_path, body):
+    _reads_or_fails_cleanly(tmp_path, f"---\n{VALID_FRONT}---\n{body}".encode("utf-8", "surrogatepass"))
 
 
 @settings(max_examples=200, deadline=timedelta(seconds=5), suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(pairs=st.lists(st.tuples(keys, front_values), max_size=8), body=bodies)
 def test_any_front_matter_reads_or_gets_clean_errors(tmp_path, pairs, body):
-    path = _fresh_folder(tmp_path) / "fuzz.md"
     front = "".join(f"{key}: {value}\n" for key, value in pairs)
-    text = f"---\n{front}---\n{body}"
-    path.write_text(text, encoding="utf-8", errors="surrogatepass")
-    try:
-        read_leaflet(path)
-    except InputError as error:
-        _check_problem_lines(error, path, text)
+    _reads_or_fails_cleanly(tmp_path, f"---\n{front}---\n{body}".encode("utf-8", "surrogatepass"))
 
 
 @settings(max_examples=200, deadline=timedelta(seconds=5), suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(raw=st.binary(max_size=400))
 def test_any_bytes_read_or_get_clean_errors(tmp_path, raw):
-    path = _fresh_folder(tmp_path) / "fuzz.md"
-    path.write_bytes(b"---\n" + VALID_FRONT.encode() + b"---\n" + raw)
-    try:
-        read_leaflet(path)
-    except InputError as error:
-        _check_problem_lines(error, path, path.read_bytes().decode("utf-8", "replace"))
+    _reads_or_fails_cleanly(tmp_path, b"---\n" + VALID_FRONT.encode() + b"---\n" + raw)
 
 
 @settings(max_examples=15, deadline=timedelta(seconds=30), suppress_health_check=[HealthCheck.function_scoped_fixture])
