@@ -25,6 +25,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from bench.timing import paired_times
 from leafpress.build import build_leaflet, default_jobs
 from leafpress.model import Bold, Callout, Heading, Image, ListBlock, Paragraph, Table, plain_text
 from leafpress.reader import read_leaflet
@@ -36,19 +37,6 @@ GENERATE = ROOT / "generate.py"
 LIBRARY_FORMATS = "print,large-print,docx"
 TODAY = "2026-01-01"
 TARGETS = {"format": 1.25, "efficiency": 0.85, "noop_s": 1.0, "edit_ratio": 1.3, "worker_mb": 300, "help_s": 0.3}
-
-
-def paired_times(ours: Callable[[], object], floor: Callable[[], object], repeat: int) -> tuple[float, float]:
-    """The fastest of ``repeat`` runs of each, run in turns after a warm-up so both see the same
-    conditions; the minimum is the least disturbed by other work on the machine."""
-    ours(), floor()
-    ours_times, floor_times = [], []
-    for _ in range(repeat):
-        for action, times in ((ours, ours_times), (floor, floor_times)):
-            start = time.perf_counter()
-            action()
-            times.append(time.perf_counter() - start)
-    return min(ours_times), min(floor_times)
 
 
 # Runs a command and reports the peak RSS of its largest process. A small Python process in
