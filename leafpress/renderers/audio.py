@@ -26,7 +26,7 @@ from ..errors import RenderError
 from ..model import Leaflet
 from ..settings import AudioOptions, Settings
 from ..speech import Script, build_script, duration_sentence
-from .base import Renderer, release_at_exit
+from .base import ProcessCache, Renderer
 
 log = logging.getLogger(__name__)
 
@@ -47,27 +47,22 @@ class Voice:
     language: str
 
 
-_engine = None
+_ENGINE = ProcessCache(limit=1)  # pyttsx3's engine is costly to start and keeps its own state
 
 
 def _speech_engine():
-    """One pyttsx3 engine per process (it is costly to start and keeps its own state)."""
-    global _engine
-    if _engine is None:
+    """This process's pyttsx3 engine. Freed at exit like the other engines' caches: pyttsx3's own
+    __del__, left to interpreter shutdown, prints a traceback once the modules it uses are gone."""
+
+    def start():
         import pyttsx3
 
         try:
-            _engine = pyttsx3.init()
+            return pyttsx3.init()
         except Exception as err:  # pyttsx3 raises bare errors when no engine is installed
             raise RenderError(f"no speech engine is available ({err}); install espeak-ng (make does this)") from err
-        release_at_exit(_release_engine)
-    return _engine
 
-
-def _release_engine() -> None:
-    """pyttsx3's own __del__, left to interpreter shutdown, prints a traceback once the modules it uses are gone."""
-    global _engine
-    _engine = None
+    return _ENGINE.get("pyttsx3", start)
 
 
 def choose_voice(engine, language: str, wanted: str = "") -> Voice:
