@@ -249,7 +249,8 @@ def _build_locked(sources, out_dir, formats, settings, today, jobs, on_result, f
 def _save(manifest: Manifest, state: dict[str, dict]) -> Path:
     """Write the manifest, then the build state that vouches for it (never ahead of it)."""
     path = manifest.write()
-    for key in [key for key in state if key not in manifest.sources]:
+    listed = manifest.sources
+    for key in [key for key in state if key not in listed]:
         del state[key]  # its source was deleted (the manifest removed its files), or it never built
     _write_text_atomically(manifest.out_dir / incremental.STATE_NAME, incremental.state_text(state))
     return path
