@@ -242,7 +242,7 @@ def _build_locked(sources, out_dir, formats, settings, today, jobs, on_result, f
     from .index import INDEX_NAME, index_html
 
     index = out_dir / INDEX_NAME
-    _write_text_atomically(index, index_html(manifest.listed(), out_dir, settings, today))
+    write_text_atomically(index, index_html(manifest.listed(), out_dir, settings, today))
     return BuildReport(results, manifest_path, index)
 
 
@@ -252,7 +252,7 @@ def _save(manifest: Manifest, state: dict[str, dict]) -> Path:
     listed = manifest.sources
     for key in [key for key in state if key not in listed]:
         del state[key]  # its source was deleted (the manifest removed its files), or it never built
-    _write_text_atomically(manifest.out_dir / incremental.STATE_NAME, incremental.state_text(state))
+    write_text_atomically(manifest.out_dir / incremental.STATE_NAME, incremental.state_text(state))
     return path
 
 
@@ -408,7 +408,7 @@ class Manifest:
 
     def write(self) -> Path:
         path = self.out_dir / MANIFEST_NAME
-        _write_text_atomically(path, json.dumps({"leaflets": self.listed()}, indent=2, ensure_ascii=False) + "\n")
+        write_text_atomically(path, json.dumps({"leaflets": self.listed()}, indent=2, ensure_ascii=False) + "\n")
         return path
 
 
@@ -432,7 +432,7 @@ def _remove_outputs(out_dir: Path, entry: dict) -> None:
             log.info("removed %s: its source is gone", path)
 
 
-def _write_text_atomically(path: Path, text: str) -> None:
+def write_text_atomically(path: Path, text: str) -> None:
     fd, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as handle:

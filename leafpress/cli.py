@@ -222,7 +222,7 @@ def _strict_reviews(args, settings) -> str:
 
 
 def _reviews(args, sources, today: dt.date) -> int:
-    from .build import _write_text_atomically
+    from .build import write_text_atomically
     from .reviews import CSV_NAME, csv_text, review_rows, table_lines
 
     leaflets, bad = _read_all(sources)
@@ -231,7 +231,7 @@ def _reviews(args, sources, today: dt.date) -> int:
         print(line)
     args.out.mkdir(parents=True, exist_ok=True)
     target = args.out / CSV_NAME
-    _write_text_atomically(target, csv_text(rows, today))
+    write_text_atomically(target, csv_text(rows, today))
     counts = {status: sum(row.status == status for row in rows) for status in ("overdue", "due-soon", "ok")}
     print(f"{len(rows)} leaflet{'s' if len(rows) != 1 else ''}: {counts['overdue']} overdue, {counts['due-soon']} due soon, "
           f"{counts['ok']} ok; written to {_shown(target)}")

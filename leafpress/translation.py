@@ -18,7 +18,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from .build import _write_text_atomically, find_sources
+from .build import find_sources, write_text_atomically
 from .errors import InputError
 from .markdown import leaflet_markdown
 from .model import Block, Bold, Callout, Image, Inline, Leaflet, Link, ListBlock, ListItem, Text, plain_text
@@ -86,7 +86,7 @@ def import_translation(docx_path: Path, sources: Path, language: str | None = No
     text = leaflet_markdown(translated, comment)
     _check_reads_back(docx_path, translated, text)
     replaced = target.exists()
-    _write_text_atomically(target, text)
+    write_text_atomically(target, text)
     return ImportResult(target, source.source, language, replaced, warnings)
 
 
