@@ -25,7 +25,7 @@ from leafpress.settings import load_settings
 from leafpress.speech import build_script
 
 TARGET = 1.5
-RUNS = 3  # runs of each, after one untimed warm-up
+RUNS = 5  # runs of each, after one untimed warm-up
 
 
 def measure(source: Path, workdir: Path) -> dict:
