@@ -4,9 +4,11 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 # espeak-ng: the speech engine pyttsx3 drives; pango/harfbuzz: WeasyPrint's text layout;
+# fonts-noto-core, fonts-noto-cjk: complete fonts for every script leaflets are translated into (Arabic,
+# Urdu, Bengali, Gurmukhi, Gujarati, Tamil, Chinese...), named in layouts/settings.yaml;
 # poppler-utils: pdftotext/pdftoppm for the tests and page previews; libreoffice-writer-nogui: the
 # test that LibreOffice opens the Word file cleanly.
-SYSTEM_PACKAGES := espeak-ng libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 poppler-utils libreoffice-writer-nogui
+SYSTEM_PACKAGES := espeak-ng libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-noto-core fonts-noto-cjk poppler-utils libreoffice-writer-nogui
 # pandoc: the peer `make bench` compares the Word file with; installed by that target only.
 BENCH_PACKAGES := pandoc
 

@@ -16,6 +16,7 @@ from typing import Any
 import yaml
 
 from .errors import InputError, Problem
+from .languages.fonts import Face, FontFile, FontOptions
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 LAYOUTS_DIR = PROJECT_ROOT / "layouts"
@@ -97,8 +98,10 @@ class Settings:
     docx: DocxOptions = field(default_factory=DocxOptions)
     audio: AudioOptions = field(default_factory=AudioOptions)
     reviews: ReviewOptions = field(default_factory=ReviewOptions)
+    fonts: FontOptions = field(default_factory=FontOptions)
     layouts_dir: Path = LAYOUTS_DIR
     fonts_dir: Path = FONTS_DIR
+    settings_file: Path = SETTINGS_FILE
 
     @property
     def logo_path(self) -> Path | None:
@@ -116,9 +119,12 @@ def load_settings(path: Path = SETTINGS_FILE) -> Settings:
         raise InputError.at(path, 1, f"cannot read settings ({err}); restore layouts/settings.yaml") from None
     except yaml.YAMLError as err:
         raise InputError.from_yaml(path, err, text, 1, "settings are not valid YAML") from None
+    data = data if isinstance(data, dict) else {}
     reader = _SettingsReader(path, _key_lines(node))
-    settings = reader.build(Settings, data if isinstance(data, dict) else {}, "")
-    settings = dataclasses.replace(settings, layouts_dir=path.parent)
+    settings = reader.build(Settings, data, "")
+    if "fonts" not in data and path.resolve() != SETTINGS_FILE:
+        settings = dataclasses.replace(settings, fonts=load_settings(SETTINGS_FILE).fonts)  # the shipped fonts
+    settings = dataclasses.replace(settings, layouts_dir=path.parent, settings_file=path)
     reader.check_brand(settings)
     if reader.problems:
         raise InputError(reader.problems)
@@ -147,7 +153,7 @@ class _SettingsReader:
         self.problems.append(Problem(self.path, line, message))
 
     def build(self, cls: type, data: dict[str, Any], prefix: str) -> Any:
-        fields = {f.name: f for f in dataclasses.fields(cls) if f.name not in ("layouts_dir", "fonts_dir")}
+        fields = {f.name: f for f in dataclasses.fields(cls) if f.name not in ("layouts_dir", "fonts_dir", "settings_file")}
         values: dict[str, Any] = {}
         for key, value in data.items():
             dotted = f"{prefix}{key}"
@@ -158,7 +164,9 @@ class _SettingsReader:
             nested = {"PatientAdvice": PatientAdvice, "Organisation": Organisation, "Colours": Colours,
                       "PageOptions": PageOptions, "DocxOptions": DocxOptions, "AudioOptions": AudioOptions,
                       "ReviewOptions": ReviewOptions}.get(kind)
-            if nested is not None:
+            if kind == "FontOptions":
+                values[key] = self.fonts(value, dotted)
+            elif nested is not None:
                 if not isinstance(value, dict):
                     self.problem(dotted, f"'{dotted}' must be a group of 'key: value' lines")
                     continue
@@ -181,6 +189,53 @@ class _SettingsReader:
         if cls is Organisation and not values.get("name"):
             self.problem(prefix + "name", "the organisation needs a name: add 'name: …' under 'organisation:'")
         return cls(**values)
+
+    def fonts(self, data: Any, prefix: str) -> FontOptions:
+        """The ``fonts:`` group: faces (one file per weight), the faces of each script, line heights."""
+        if not isinstance(data, dict):
+            self.problem(prefix, f"'{prefix}' must be a group with faces:, scripts: and line_heights:")
+            return FontOptions()
+        for key in data:
+            if key not in ("faces", "scripts", "line_heights"):
+                self.problem(f"{prefix}.{key}", f"unknown setting '{prefix}.{key}'; the settings here are faces, scripts, line_heights")
+        faces = []
+        for family, files in self._group(data, f"{prefix}.faces").items():
+            where = f"{prefix}.faces.{family}"
+            if not isinstance(files, dict) or set(files) != {"regular", "bold"} or not all(isinstance(f, str) and f for f in files.values()):
+                self.problem(where, f"face '{family}' needs two files, one per weight: 'regular: …' and 'bold: …'")
+                continue
+            faces.append(Face(str(family), self._font_file(files["regular"]), self._font_file(files["bold"]), self.lines.get(where, 0)))
+        known = {face.family for face in faces}
+        scripts = []
+        for key, families in self._group(data, f"{prefix}.scripts").items():
+            where = f"{prefix}.scripts.{key}"
+            if not isinstance(families, list) or not families or not all(isinstance(f, str) for f in families):
+                self.problem(where, f"'{where}' must list faces in order, like [Noto Sans Arabic, Noto Sans]")
+                continue
+            if unknown := [f for f in families if f not in known]:
+                self.problem(where, f"'{where}' names {', '.join(unknown)}, which fonts.faces does not define; add it there or correct the name")
+                continue
+            scripts.append((str(key), tuple(families)))
+        heights = []
+        for key, height in self._group(data, f"{prefix}.line_heights").items():
+            if isinstance(height, bool) or not isinstance(height, (int, float)) or height < 1:
+                self.problem(f"{prefix}.line_heights.{key}", f"'{prefix}.line_heights.{key}' must be a number of at least 1, like 2.2")
+                continue
+            heights.append((str(key), float(height)))
+        return FontOptions(tuple(faces), tuple(scripts), tuple(heights))
+
+    def _group(self, data: dict, dotted: str) -> dict:
+        value = data.get(dotted.rpartition(".")[2]) or {}
+        if not isinstance(value, dict):
+            self.problem(dotted, f"'{dotted}' must be a group of 'name: value' lines")
+            return {}
+        return value
+
+    def _font_file(self, text: str) -> FontFile:
+        """``name.ttf`` (in fonts/), an absolute path, or ``collection.ttc#N`` for its face N."""
+        name, _, index = text.partition("#")
+        path = Path(name) if Path(name).is_absolute() else FONTS_DIR / name
+        return FontFile(path, int(index) if index.isdigit() else 0)
 
     def check_brand(self, settings: Settings) -> None:
         for name in (f.name for f in dataclasses.fields(Colours)):
