@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from urllib.parse import quote
 
+from .languages.tags import language_info
 from .model import ReviewDate, review_status
 from .settings import LAYOUTS_DIR, Settings
 
@@ -52,6 +53,7 @@ def index_rows(entries: Sequence[dict], out_dir: Path, today: dt.date) -> list[d
         version = {
             "title": entry.get("title", ""),
             "language": entry.get("language", ""),
+            "direction": language_info(entry.get("language") or "und").direction,
             "resource_number": entry.get("resource_number", ""),
             "last_reviewed": last_reviewed.display,
             "next_review": next_review.display,

@@ -5,12 +5,22 @@ Leaflet text only ever reaches a template as data, so nothing a source says is r
 
 from __future__ import annotations
 
+import re
 from functools import cache
 from pathlib import Path
 
 import jinja2
+from markupsafe import Markup, escape
 
 from .model import plain_text
+from .segments import PHONE_RE
+
+LEFT_TO_RIGHT_ISOLATE, POP_DIRECTIONAL_ISOLATE = "\u2066", "\u2069"
+_LTR = "0-9A-Za-z\u00c0-\u024f"  # Latin letters and digits
+_WORD = rf"[+(]?[{_LTR}](?:[{_LTR}./:@_%+\-–]*[{_LTR}/])?\)?"
+LTR_RUN = re.compile(rf"{_WORD}(?: {_WORD})*")
+PHONE = re.compile(PHONE_RE)
+MAX_UNBROKEN = 25  # a longer left-to-right run (an address, a sentence) may still wrap
 
 
 def css_string(value: str) -> str:
@@ -28,6 +38,37 @@ def printable_url(href: str) -> str:
     return href.rstrip("/")
 
 
+def keep_together(text: str, rtl: bool) -> Markup:
+    """Text as HTML with each phone number on one line; in right-to-left text, also each run of
+    left-to-right words and numbers ("NHS 111", "020 7188 2673", "4853/VER2", an address) inside a
+    left-to-right isolate, so it reads in order as one unit. (WeasyPrint ignores unicode-bidi, so
+    the isolates are characters, which Pango honours.)"""
+    pattern = LTR_RUN if rtl else PHONE
+
+    def keep(match: re.Match[str]) -> str:
+        run = match.group()
+        nobreak = " " in run and (len(run) <= MAX_UNBROKEN or PHONE.fullmatch(run))  # a run of one word can't break anyway
+        inner = escape(_isolated(run) if rtl else run)
+        return f'<span class="nobreak">{inner}</span>' if nobreak else inner
+
+    pieces, position = [], 0
+    for match in pattern.finditer(text):
+        pieces += [escape(text[position:match.start()]), keep(match)]
+        position = match.end()
+    return Markup("".join([*pieces, escape(text[position:])]))
+
+
+def isolate_ltr(text: str, rtl: bool) -> str:
+    """Plain text with its left-to-right runs isolated, where the text is right to left (for CSS strings)."""
+    return LTR_RUN.sub(lambda match: _isolated(match.group()), text) if rtl else text
+
+
+def _isolated(run: str) -> str:
+    """A run in an isolate if it needs one: one word or number ("NHS", "17:00") keeps its order alone,
+    and isolating it would only part it from the punctuation after it."""
+    return run if re.fullmatch(r"[\w:]+", run) else f"{LEFT_TO_RIGHT_ISOLATE}{run}{POP_DIRECTIONAL_ISOLATE}"
+
+
 @cache
 def environment(layouts_dir: Path) -> jinja2.Environment:
     env = jinja2.Environment(
@@ -41,5 +82,6 @@ def environment(layouts_dir: Path) -> jinja2.Environment:
         printable_url=printable_url,
         plain_text=plain_text,
         file_url=lambda path: Path(path).as_uri(),
+        keep_together=keep_together,
     )
     return env

@@ -7,25 +7,43 @@ from __future__ import annotations
 
 import io
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 from urllib.request import url2pathname
 
 from ..errors import RenderError
-from ..model import Leaflet
+from ..languages.catalogue import STAMP_SEPARATOR, Catalogue, catalogue_for
+from ..languages.fonts import FontFile, FontPlan, face_bytes, plan_fonts
+from ..languages.tags import language_info
+from ..model import Leaflet, Link, Table, walk
+from ..segments import segments
 from ..settings import PageOptions, Settings
-from ..templates import environment
+from ..templates import css_string, environment, isolate_ltr
 from .base import ProcessCache, Renderer
 
-PAGE_LABELS = ("Page", "of")
 XMP_NAMESPACE = "urn:leafpress:ns:leaflet:1.0#"  # the stamp's fields in the PDF's XMP metadata
 
 
-def leaflet_html(leaflet: Leaflet, settings: Settings, variant: str) -> tuple[str, str, str]:
-    """For one leaflet in one variant (``print`` or ``large-print``): its HTML, the brand
-    stylesheet (the same for every leaflet) and the stylesheet of its footer stamp."""
+@dataclass(frozen=True)
+class LeafletPage:
+    """What WeasyPrint is given for one leaflet in one variant."""
+
+    html: str
+    css: str  # the brand stylesheet, with the @font-face rules of the leaflet's fonts
+    stamp_css: str  # the footer stamp of this leaflet
+    fonts: FontPlan
+
+
+def leaflet_html(leaflet: Leaflet, settings: Settings, variant: str) -> LeafletPage:
+    """For one leaflet in one variant (``print`` or ``large-print``): its HTML, the stylesheet
+    (the same for every leaflet of the same fonts) and the stylesheet of its footer stamp.
+    Raises InputError for a character none of the leaflet's fonts has."""
+    fonts = printable_fonts(leaflet, settings)
     env = environment(settings.layouts_dir)
     page: PageOptions = settings.large_print if variant == "large-print" else settings.print
+    labels = catalogue_for(leaflet.meta.language, settings.layouts_dir)
+    info = language_info(leaflet.meta.language)
     logo = settings.logo_path
     html = env.get_template("leaflet.html.j2").render(
         leaflet=leaflet,
@@ -33,70 +51,149 @@ def leaflet_html(leaflet: Leaflet, settings: Settings, variant: str) -> tuple[st
         organisation=settings.organisation,
         variant=variant,
         logo_url=logo.resolve().as_uri() if logo else "",
+        text=labels.text,
+        stamp=labels.stamp_parts(leaflet.meta),
+        direction=info.direction,
+        rtl=info.rtl,
     )
+    stamp = footer_stamp(tuple(isolate_ltr(part, info.rtl) for part in labels.stamp_parts(leaflet.meta, unbreakable=True)), variant)
+    page_label = labels.template("print.page")
     css = env.get_template("leaflet.css.j2").render(
         page=page,
         colours=settings.colours,
-        fonts=settings.fonts_dir.resolve().as_uri(),
-        page_label=PAGE_LABELS[0],
-        of_label=PAGE_LABELS[1],
+        faces=[{"family": face.family, "weight": weight, "url": file.url}
+               for face in fonts.faces for weight, file in zip((400, 700), face.files, strict=True)],
+        families=", ".join(f'"{family}"' for family in fonts.families),
+        line_height=max(page.line_height, fonts.line_height),
+        footer_line_height=max(1.25, fonts.line_height),
+        page_number=page_number_content(page_label),
+        rtl=info.rtl,
         large_print=variant == "large-print",
     )
-    stamp_css = env.get_template("page-stamp.css.j2").render(stamp=footer_stamp(leaflet.meta.stamp, variant))
-    return html, css, stamp_css
+    stamp_css = env.get_template("page-stamp.css.j2").render(stamp=stamp, side="right" if info.rtl else "left")
+    return LeafletPage(html, css, stamp_css, fonts)
 
 
-def footer_stamp(stamp: str, variant: str) -> str:
+def printable_fonts(leaflet: Leaflet, settings: Settings) -> FontPlan:
+    """The fonts the leaflet's PDFs are set in; InputError for a character none of them has."""
+    labels = catalogue_for(leaflet.meta.language, settings.layouts_dir)
+    return plan_fonts(printed_text(leaflet, settings, labels), language_info(leaflet.meta.language), settings.fonts,
+                      settings.settings_file, lambda char: _locate(char, leaflet, labels.path, settings.settings_file))
+
+
+def footer_stamp(parts: tuple[str, ...], variant: str) -> str:
     """The stamp broken into lines at its separators, so a date is never split across lines:
     after the resource number in print, after every part in large print."""
-    return stamp.replace(" · ", " ·\n", -1 if variant == "large-print" else 1)
+    separator = STAMP_SEPARATOR.rstrip()
+    first, *rest = parts
+    if variant == "large-print":
+        return f"{separator}\n".join(parts)
+    return f"{first}{separator}\n" + STAMP_SEPARATOR.join(rest)
 
 
-def _url_fetcher(allowed: tuple[Path, ...]):
-    """A WeasyPrint fetcher that serves files under ``allowed`` folders and nothing else."""
-    from weasyprint.urls import URLFetcher
+def page_number_content(label: str) -> str:
+    """A CSS ``content`` value for a label such as "Page {page} of {pages}", in the label's word order."""
+    import string
+
+    parts = []
+    for literal, name, _, _ in string.Formatter().parse(label):
+        if literal:
+            parts.append(css_string(literal))
+        if name in ("page", "pages"):
+            parts.append(f"counter({name})")
+    return " ".join(parts)
+
+
+def printed_text(leaflet: Leaflet, settings: Settings, labels: Catalogue) -> str:
+    """Every character the PDFs draw: the leaflet's text, its links' addresses, the fixed text and the brand."""
+    org = settings.organisation
+    links = [span.href for block in walk(leaflet.blocks) for span in _links(block)]
+    brand = [org.name, org.switchboard, org.website, org.patient_advice.name, org.patient_advice.phone, org.patient_advice.email]
+    return "\n".join([*(segment.text for segment in segments(leaflet)), leaflet.meta.department or "", *links, *brand,
+                      *labels.values("print."), *labels.stamp_parts(leaflet.meta)])
+
+
+def _links(block) -> list:
+    spans = [cell for row in (block.header, *block.rows) for cell in row] if isinstance(block, Table) else [getattr(block, "inlines", ())]
+    return [span for inlines in spans for span in _walk_inlines(inlines) if isinstance(span, Link)]
+
+
+def _walk_inlines(spans):
+    for span in spans:
+        yield span
+        yield from _walk_inlines(getattr(span, "children", ()))
+
+
+def _locate(char: str, leaflet: Leaflet, catalogue: Path, settings_file: Path) -> tuple[Path, int] | None:
+    """The first line, in the source, the catalogue or the settings, that holds ``char``."""
+    for path in (leaflet.source, catalogue, settings_file):
+        try:
+            lines = path.read_text(encoding="utf-8").splitlines()
+        except OSError:
+            continue
+        for number, line in enumerate(lines, start=1):
+            if char in line:
+                return path, number
+    return None
+
+
+def url_fetcher(allowed: tuple[Path, ...], fonts: tuple[FontFile, ...] = ()):
+    """A WeasyPrint fetcher that serves files under ``allowed`` folders, the leaflet's font files
+    (a face of a collection as a font file of its own), and nothing else."""
+    from weasyprint.urls import URLFetcher, URLFetcherResponse
+
+    collection_faces = {file.url: file for file in fonts if file.is_collection_face}
+    roots = allowed + tuple(file.path for file in fonts)
 
     class LocalFilesOnly(URLFetcher):
         def fetch(self, url, headers=None):
+            if url in collection_faces:
+                return URLFetcherResponse(url, _COLLECTION_FACES.get(url, lambda: face_bytes(collection_faces[url])))
             parsed = urlparse(url)
             if parsed.scheme != "file":
                 raise ValueError(f"only local files may be loaded, not {url}")
             path = Path(url2pathname(unquote(parsed.path))).resolve()
-            if not any(path.is_relative_to(root) for root in allowed):
+            if not any(path == root or path.is_relative_to(root) for root in roots):
                 raise ValueError(f"{path} is outside the layouts, fonts and source folders")
             return super().fetch(url, headers)
 
     return LocalFilesOnly(allowed_protocols=("file",))
 
 
+_COLLECTION_FACES = ProcessCache(limit=4)  # url -> one face of a font collection, as bytes (extracting one takes 0.3 s)
+
+
 def write_pdf(leaflet: Leaflet, settings: Settings, variant: str, target: Path) -> None:
     import weasyprint
 
-    html, css, stamp_css = leaflet_html(leaflet, settings, variant)
+    from .actual_text import install
+
+    install()
+    page = leaflet_html(leaflet, settings, variant)
     allowed = tuple(p.resolve() for p in (settings.layouts_dir, settings.fonts_dir, leaflet.source.parent))
-    fetcher = _url_fetcher(allowed)
-    document = weasyprint.HTML(string=html, base_url=str(leaflet.source.parent.resolve()), url_fetcher=fetcher)
-    stylesheet, fonts = _stylesheet(css, allowed[:2])
-    stamp = weasyprint.CSS(string=stamp_css, url_fetcher=fetcher)
+    fetcher = url_fetcher(allowed)
+    document = weasyprint.HTML(string=page.html, base_url=str(leaflet.source.parent.resolve()), url_fetcher=fetcher)
+    stylesheet, fonts = _stylesheet(page.css, allowed[:2], page.fonts.files)
+    stamp = weasyprint.CSS(string=page.stamp_css, url_fetcher=fetcher)
     pdf = document.write_pdf(stylesheets=[stylesheet, stamp], font_config=fonts, pdf_variant="pdf/ua-1")
     add_leaflet_metadata(pdf, leaflet, settings, target)
 
 
-_STYLESHEETS = ProcessCache()  # (css, layouts and fonts folders) -> (CSS, FontConfiguration)
+_STYLESHEETS = ProcessCache(limit=16)  # (css, folders, font files) -> (CSS, FontConfiguration)
 
 
-def _stylesheet(css: str, allowed: tuple[Path, ...]):
+def _stylesheet(css: str, allowed: tuple[Path, ...], fonts: tuple[FontFile, ...]):
     """The parsed stylesheet and the font configuration its @font-face rules loaded, made once
-    per process for each stylesheet: a FontConfiguration made for every leaflet is never freed
-    (about 0.3 MB each, measured with WeasyPrint 70), which a worker building hundreds of
-    leaflets would feel. The PDFs are byte-identical either way."""
+    per process for each stylesheet (one per variant and set of fonts): a FontConfiguration made
+    for every leaflet is never freed (about 0.3 MB each, measured with WeasyPrint 70), which a
+    worker building hundreds of leaflets would feel. The PDFs are byte-identical either way."""
     import weasyprint
 
     def make():
-        fonts = weasyprint.text.fonts.FontConfiguration()  # needed for @font-face to load fonts/
-        return weasyprint.CSS(string=css, url_fetcher=_url_fetcher(allowed), font_config=fonts), fonts
+        config = weasyprint.text.fonts.FontConfiguration()  # needed for @font-face to load the fonts
+        return weasyprint.CSS(string=css, url_fetcher=url_fetcher(allowed, fonts), font_config=config), config
 
-    return _STYLESHEETS.get((css, allowed), make)
+    return _STYLESHEETS.get((css, allowed, fonts), make)
 
 
 def add_leaflet_metadata(pdf: bytes, leaflet: Leaflet, settings: Settings, target: Path) -> None:
