@@ -81,15 +81,6 @@ class Meta:
     department: str | None = None
     do_not_translate: tuple[str, ...] = ()  # terms translators must leave as they are
 
-    @property
-    def stamp(self) -> str:
-        """The line every output carries so a handout can be traced and its review checked."""
-        return (
-            f"Resource number: {self.resource_number} · "
-            f"Last reviewed: {self.last_reviewed.display} · "
-            f"Next review: {self.next_review.display}"
-        )
-
 
 # Inline spans -------------------------------------------------------------
 

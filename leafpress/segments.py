@@ -27,8 +27,9 @@ MAX_LIST_DEPTH = 3
 
 WEB_RE = r"(?:https?://|www\.)[^\s<>]*[^\s<>.,;:!?)\]'\"’”]"
 EMAIL_RE = r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+"
-# UK numbers (020 7188 2673, 0114 271 1900, +44 20 7188 2673) and the short emergency and NHS numbers.
-PHONE_RE = r"(?<![\w/])(?:(?:\+44\s?(?:\(0\)\s?)?|0)\d{2,4}(?:[ -]?\d{3,4}){1,2}|999|111|112)(?![\w/]|[.,]\d)"
+# UK numbers (020 7188 2673, 0114 271 1900, +44 20 7188 2673) and the short emergency and NHS numbers;
+# told from words by Latin letters and digits, not \w: Chinese writes "电话0114 271 1900" with no space.
+PHONE_RE = r"(?<![A-Za-z0-9_/])(?:(?:\+44\s?(?:\(0\)\s?)?|0)\d{2,4}(?:[ -]?\d{3,4}){1,2}|999|111|112)(?![A-Za-z0-9_/]|[.,]\d)"
 WORD_RE = re.compile(r"\w+(?:['’-]\w+)*")
 
 

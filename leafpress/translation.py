@@ -20,6 +20,7 @@ from pathlib import Path
 
 from .build import find_sources, write_text_atomically
 from .errors import InputError
+from .languages.tags import BIDI_CONTROLS
 from .markdown import leaflet_markdown
 from .model import Block, Bold, Callout, Image, Inline, Leaflet, Link, ListBlock, ListItem, Text, plain_text
 from .reader import LANGUAGE_RE, leaflet_from_bytes, read_leaflet, slug_and_language
@@ -319,6 +320,11 @@ def _collect(element, style_names, rels, pieces: list[tuple[str, str]], hrefs: l
             _collect(child, style_names, rels, pieces, hrefs, link)  # tracked insertions count as accepted
 
 
+# Direction marks and embeddings a translation tool adds to right-to-left text: the direction
+# comes from the language tag, and the isolates leafpress needs it adds itself.
+WITHOUT_BIDI_CONTROLS = dict.fromkeys(map(ord, BIDI_CONTROLS))
+
+
 def _run_text(run) -> str:
     parts = []
     for child in run:
@@ -329,7 +335,7 @@ def _run_text(run) -> str:
             parts.append(" ")
         elif name == "noBreakHyphen":
             parts.append("-")
-    return "".join(parts)
+    return "".join(parts).translate(WITHOUT_BIDI_CONTROLS)
 
 
 def _spans(pieces: list[tuple[str, str]]) -> tuple[Inline, ...]:

@@ -15,13 +15,13 @@ from .segments import normalise_spaces, protected_pattern, segments, split_prote
 NAMESPACE = "urn:oasis:names:tc:xliff:document:2.0"
 
 
-def xliff_document(leaflet: Leaflet, original: str) -> bytes:
-    """The XLIFF 2.0 file for ``leaflet``; ``original`` names the Word file it mirrors."""
+def xliff_document(leaflet: Leaflet, original: str, stamp: str) -> bytes:
+    """The XLIFF 2.0 file for ``leaflet``; ``original`` names the Word file it mirrors, ``stamp`` is its footer."""
     ET.register_namespace("", NAMESPACE)
     root = ET.Element(_tag("xliff"), {"version": "2.0", "srcLang": leaflet.meta.language})
     file = ET.SubElement(root, _tag("file"), {"id": leaflet.stem, "original": original})
     notes = ET.SubElement(file, _tag("notes"))
-    ET.SubElement(notes, _tag("note"), {"category": "stamp"}).text = leaflet.meta.stamp
+    ET.SubElement(notes, _tag("note"), {"category": "stamp"}).text = stamp
     pattern = protected_pattern(leaflet.meta)
     for number, segment in enumerate(segments(leaflet), start=1):
         unit = ET.SubElement(file, _tag("unit"), {"id": f"u{number}", "name": segment.style})

@@ -16,6 +16,8 @@ from pathlib import Path
 from xml.sax.saxutils import escape
 
 from .. import brief, xliff
+from ..languages.catalogue import catalogue_for
+from ..languages.tags import language_info
 from ..model import Bold, Image, Inline, Leaflet, Link, ListBlock, Table, Text, plain_text
 from ..segments import (
     CALLOUT_STYLE,
@@ -35,9 +37,8 @@ FIGURE_STYLE = "Figure"
 IMAGE_WIDTH_CM = 12
 CUSTOM_PROPERTIES_URI = "/docProps/custom.xml"
 CUSTOM_PROPERTIES_FMTID = "{D5CDD505-2E9C-101B-9397-08002B2CF9AE}"  # the id Word gives user-defined properties
-# Languages whose text Word reads through the East Asian or the complex-script (bidi) font slot.
-EAST_ASIAN_LANGUAGES = {"ja", "ko", "zh"}
-BIDI_LANGUAGES = {"ar", "fa", "he", "ps", "ur", "yi"}
+# Scripts whose text Word reads through the East Asian font slot (right-to-left ones use the complex-script slot).
+EAST_ASIAN_SCRIPTS = {"Hans", "Hant", "Hani", "Jpan", "Kore"}
 # The styled empty document for each (Word settings, colours, language), made once per process
 # (setting up the styles took as long as writing a leaflet's text), with its style ids.
 _TEMPLATES = ProcessCache()
@@ -62,6 +63,8 @@ class _DocxWriter:
 
         self.leaflet = leaflet
         self.settings = settings
+        self.labels = catalogue_for(leaflet.meta.language, settings.layouts_dir)
+        self.info = language_info(leaflet.meta.language)
         self.protected = protected_pattern(leaflet.meta)
         self.do_not_translate = settings.docx.do_not_translate_style
         self.numbering: dict[int, int] = {}  # id() of an ordered ListBlock -> its numbering instance
@@ -90,8 +93,12 @@ class _DocxWriter:
         normal = styles["Normal"]
         normal.font.name = self.settings.docx.font
         normal.font.size = Pt(self.settings.docx.body_size)
-        self._set_language(styles.element.find(_qn("w:docDefaults")).find(_qn("w:rPrDefault")).find(_qn("w:rPr")))
+        defaults = styles.element.find(_qn("w:docDefaults"))
+        self._set_language(defaults.find(_qn("w:rPrDefault")).find(_qn("w:rPr")))
         self._set_language(normal.element.get_or_add_rPr())
+        if self.info.rtl:  # paragraphs read right to left, in every style (Word and LibreOffice both honour it)
+            for ppr in (_child(_child(defaults, "w:pPrDefault"), "w:pPr"), normal.element.get_or_add_pPr()):
+                ppr.insert(0, _element("w:bidi"))
         for name in ("Title", "Subtitle", "Heading 1", "Heading 2", "Heading 3"):
             styles[name].font.name = self.settings.docx.font
 
@@ -132,11 +139,15 @@ class _DocxWriter:
             rpr.append(lang)
         language = self.leaflet.meta.language
         lang.set(_qn("w:val"), language)
-        base = language.split("-")[0].lower()
-        if base in EAST_ASIAN_LANGUAGES:
+        if self.info.script in EAST_ASIAN_SCRIPTS:
             lang.set(_qn("w:eastAsia"), language)
-        if base in BIDI_LANGUAGES:
+        if self.info.rtl:
             lang.set(_qn("w:bidi"), language)
+            fonts = rpr.find(_qn("w:rFonts"))
+            if fonts is None:
+                fonts = _element("w:rFonts")
+                rpr.insert(0, fonts)
+            fonts.set(_qn("w:cs"), self.settings.docx.font)  # the complex-script font, which right-to-left text is drawn in
 
     def _style_id(self, name: str | None, character: bool = False) -> str | None:
         """python-docx's own name-to-id lookup, done once per style: it scans every style of the
@@ -255,9 +266,12 @@ class _DocxWriter:
         paragraph._p.xpath(".//wp:docPr")[0].set("descr", image.alt)
 
     def _footer(self) -> None:
-        paragraph = self.doc.sections[0].footer.paragraphs[0]
+        section = self.doc.sections[0]
+        if self.info.rtl:
+            section._sectPr.append(_element("w:bidi"))  # columns and page furniture right to left too
+        paragraph = section.footer.paragraphs[0]
         paragraph.style = self.doc.styles["Footer"]
-        paragraph.add_run(self.leaflet.meta.stamp, style=self.do_not_translate)
+        paragraph.add_run(self.labels.stamp(self.leaflet.meta), style=self.do_not_translate)
 
     def _properties(self) -> None:
         meta = self.leaflet.meta
@@ -267,7 +281,7 @@ class _DocxWriter:
         props.keywords = f"{meta.resource_number}; patient information" + (f"; {meta.department}" if meta.department else "")
         props.author = self.settings.organisation.name
         props.last_modified_by = self.settings.organisation.name
-        props.comments = meta.stamp
+        props.comments = self.labels.stamp(meta)
         props.language = meta.language
         props.category = "Patient information"
         props.revision = 1
@@ -301,6 +315,15 @@ def _qn(tag: str) -> str:
     return qn(tag)
 
 
+def _child(parent, tag: str):
+    """``parent``'s child ``tag``, added if it has none."""
+    child = parent.find(_qn(tag))
+    if child is None:
+        child = _element(tag)
+        parent.append(child)
+    return child
+
+
 def _element(tag: str, **attributes: str):
     """A WordprocessingML element with ``w:`` attributes."""
     from docx.oxml import OxmlElement
@@ -330,7 +353,8 @@ def render(leaflet: Leaflet, settings: Settings, targets: Mapping[str, Path]) ->
     _DocxWriter(leaflet, settings).write(targets["docx"])
     names = {key: _final_name(leaflet, key) for key in RENDERER.outputs}
     targets["translation_brief"].write_text(brief.brief_text(leaflet, settings, names), encoding="utf-8")
-    targets["xliff"].write_bytes(xliff.xliff_document(leaflet, names["docx"]))
+    stamp = catalogue_for(leaflet.meta.language, settings.layouts_dir).stamp(leaflet.meta)
+    targets["xliff"].write_bytes(xliff.xliff_document(leaflet, names["docx"], stamp))
 
 
 def _final_name(leaflet: Leaflet, key: str) -> str:
