@@ -2,8 +2,11 @@
 
 espeak-ng reads "999" as "nine hundred and ninety-nine", "7.30am" as "seven point three
 zero A M" and "4853/VER2" as a number, and it ignores SSML ``say-as``; so the text is
-normalised here. English rules apply to English leaflets; the team's pronunciation list
-(layouts/pronunciations.yaml) applies to every language.
+normalised here. In every language, what must be read digit by digit or character by
+character is (phone numbers, 999, 111, extensions, addresses, codes, times), with the
+words for "dot", "at", "to"... from the language's catalogue (its ``speech:`` keys).
+English leaflets get the full English rule set (dates, units, money, abbreviations). The
+team's pronunciation list (layouts/pronunciations.yaml) applies to every language.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from pathlib import Path
 import yaml
 
 from .errors import InputError, Problem
+from .languages.catalogue import Catalogue
 from .model import MONTH_NAMES
 
 Rule = tuple[re.Pattern[str], Callable[[re.Match[str]], str] | str]
@@ -68,18 +72,19 @@ def _full_stop(match: re.Match[str]) -> str:
 # Phone numbers -----------------------------------------------------------------------
 
 
-def _phone(match: re.Match[str]) -> str:
+def _phone(match: re.Match[str], plus: str) -> str:
     """Digit groups with a pause between them: 020 7188 2673 → 0 2 0, 7 1 8 8, 2 6 7 3."""
     text = match.group(0)
     spoken = []
     if text.startswith("+"):
-        spoken.append("plus " + spell_digits(re.match(r"\+(\d+)", text).group(1)))
+        spoken.append(f"{plus} " + spell_digits(re.match(r"\+(\d+)", text).group(1)))
         text = re.sub(r"^\+\d+\s?(?:\(0\)\s?)?", "", text)
     spoken.extend(spell_digits(group) for group in re.split(r"[\s-]+", text.strip()))
     return ", ".join(spoken)
 
 
-PHONE = re.compile(r"(?:\+44\s?(?:\(0\)\s?)?\d{2,4}|(?<![\d+])\b0\d{2,4})(?:[ -]\d{3,6}){1,2}(?!\d)")
+# Digits are told from words by ASCII letters, not \b: Chinese writes "电话020 7946 0123" with no space.
+PHONE = re.compile(r"(?:\+44\s?(?:\(0\)\s?)?\d{2,4}|(?<![\d+A-Za-z])0\d{2,4})(?:[ -]\d{3,6}){1,2}(?!\d)")
 EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 
 
@@ -171,29 +176,67 @@ def _unit(match: re.Match[str]) -> str:
 
 
 UNIT_PATTERN = r"mmol/l|mmhg|kcal|mcg|µg|mg|kg|ml|km|cm|mm|hrs|hr|mins|min|g|l|m"  # spoken by _unit
-WEB_WORDS = {".": "dot", "/": "slash", "@": "at", ":": "colon", "-": "dash", "_": "underscore"}
+WEB_SYMBOLS = {".": "dot", "/": "slash", "@": "at", ":": "colon", "-": "dash", "_": "underscore"}  # catalogue keys
 SPELLED_WEB_PARTS = {"www": "w w w", "uk": "U K", "nhs": "N H S", "ac": "A C"}
+# A full stop after an address ends the sentence: a path never ends in one.
+ADDRESS = re.compile(r"\bhttps?://[\w./?=&%~-]*[\w/]|\bwww\.[\w.-]+\.[a-z]{2,}(?:/(?:[\w./-]*[\w/])?)?|" + EMAIL.pattern +
+                     r"|\b[a-z][\w-]*(?:\.[\w-]+)*\.(?:uk|org|com|net|gov)\b(?:/(?:[\w./-]*[\w/])?)?")
+CLOCK = r"(?:[01]?\d|2[0-3]):[0-5]\d"  # 9:00, 17:30
 
 
-def _web(match: re.Match[str]) -> str:
-    """www.nhs.uk/conditions → w w w dot N H S dot U K slash conditions."""
+def _web(match: re.Match[str], words: Catalogue) -> str:
+    """www.nhs.uk/conditions → w w w dot N H S dot U K slash conditions (in the language's words)."""
     text = re.sub(r"^https?://", "", match.group(0)).rstrip("/")
-    words = []
+    spoken = []
     for part in re.split(r"([./@:_-])", text):
-        if part in WEB_WORDS:
-            words.append(WEB_WORDS[part])
+        if part in WEB_SYMBOLS:
+            spoken.append(words.text(f"speech.{WEB_SYMBOLS[part]}"))
         elif part:
-            words.append(SPELLED_WEB_PARTS.get(part.lower(), part))
-    return " ".join(words)
+            spoken.append(SPELLED_WEB_PARTS.get(part.lower(), part))
+    return " ".join(spoken)
+
+
+def _spoken_clock(text: str, words: Catalogue) -> str:
+    """17:00 → "17 o'clock" and 9:30 → "9 30", in the language's own pattern."""
+    hour, minute = (int(part) for part in text.split(":"))
+    return words.text("speech.hour", hour=hour) if minute == 0 else words.text("speech.hour_minute", hour=hour, minute=f"{minute:02d}")
+
+
+# Emergency and advice lines, and numbers with a leading zero (bleep 0810): digit by digit.
+EMERGENCY_RULE: Rule = (re.compile(r"(?<![\d:.,A-Za-z])(?:" + "|".join(EMERGENCY_NUMBERS) + r"|0\d+)(?![\dA-Za-z]|[.,]\d)"),
+                        lambda m: spell_digits(m.group(0)))
+
+
+def _clock_range(match: re.Match[str], words: Catalogue) -> str:
+    start, end = (_spoken_clock(text, words) for text in re.findall(CLOCK, match.group(0)))
+    return words.text("speech.range", start=start, end=end)
+
+
+def _address_rules(words: Catalogue) -> list[Rule]:
+    """Addresses before anything else touches their dots and slashes; then phone numbers in groups."""
+    return [(ADDRESS, lambda m: _web(m, words)), (PHONE, lambda m: _phone(m, words.text("speech.plus")))]
+
+
+def _time_rules(words: Catalogue) -> list[Rule]:
+    """9:00–17:00, 17:00 and 3–4 in the language's own words (English reads times its own way)."""
+    return [
+        (re.compile(rf"\b{CLOCK}\s?[-–]\s?{CLOCK}\b"), lambda m: _clock_range(m, words)),
+        (re.compile(rf"\b{CLOCK}\b"), lambda m: _spoken_clock(m[0], words)),
+        (re.compile(r"(?<![\d:.,])(\d+)\s?[-–]\s?(\d+)(?![\d:.,])"), lambda m: words.text("speech.range", start=m[1], end=m[2])),
+    ]
+
+
+def _number_word_rules(words: Catalogue) -> list[Rule]:
+    """A number after "ext.", "bleep" or the language's own such words, digit by digit."""
+    number_words = sorted(words.entries.get("speech.number_words", []), key=len, reverse=True)
+    if not number_words:
+        return []
+    pattern = "|".join(re.escape(word) for word in number_words)
+    return [(re.compile(rf"(?<!\w)({pattern})\s?(\d+)", re.I), lambda m: f"{m[1]} {spell_digits(m[2])}")]
 
 
 ENGLISH_RULES: list[Rule] = [
-    # Web and email addresses before anything else touches their dots and slashes.
-    # A full stop after an address ends the sentence: a path never ends in one.
-    (re.compile(r"\bhttps?://[\w./?=&%~-]*[\w/]|\bwww\.[\w.-]+\.[a-z]{2,}(?:/(?:[\w./-]*[\w/])?)?|" + EMAIL.pattern +
-                r"|\b[a-z][\w-]*(?:\.[\w-]+)*\.(?:uk|org|com|net|gov)\b(?:/(?:[\w./-]*[\w/])?)?"), _web),
-    # Phone numbers in digit groups, and extensions digit by digit.
-    (PHONE, _phone),
+    # Extensions digit by digit (after the shared rules, which spell addresses and phone numbers).
     (re.compile(r"\b(?:ext\.?|extension)\s?(\d+)", re.I), lambda m: "extension " + spell_digits(m.group(1))),
     # Dates: 01/06/2025 (day first), 2025-06-01, 1 June 2025, 1-3 June.
     (re.compile(r"\b(?P<d>[0-3]?\d)/(?P<mo>[01]?\d)/(?P<y>\d{4}|\d{2})\b"), _numeric_date),
@@ -209,8 +252,7 @@ ENGLISH_RULES: list[Rule] = [
     (re.compile(r"\b(?P<h>1[0-2]|0?[1-9])(?:[.:](?P<m>[0-5]\d))?\s?(?P<ap>[ap]\.m\.?|[ap]m\b)", re.I), _time_12h),
     (re.compile(r"(?:\b(?P<w>at|from|until|till|by|before|after|between|and|to) (?P<dh>[01]?\d|2[0-3])\.(?P<dm>[0-5]\d)"
                 r"|\b(?P<h>[01]?\d|2[0-4]):(?P<m>[0-5]\d))\b(?!\s?[ap]\.?m\b)", re.I), _time),
-    # Emergency and advice lines, and numbers with a leading zero (bleep 0810): digit by digit.
-    (re.compile(r"(?<![\d:.,])(?:\b(?:" + "|".join(EMERGENCY_NUMBERS) + r")\b|\b0\d+\b)(?![.,]\d)"), lambda m: spell_digits(m.group(0))),
+    EMERGENCY_RULE,
     # Units after numbers: 500mg, 5 ml, 37°C; "3 x a day".
     (re.compile(rf"(?P<n>\d+(?:\.\d+)?)\s?(?P<u>{UNIT_PATTERN})\b", re.I), _unit),
     (re.compile(r"(\d+(?:\.\d+)?)\s?°C\b"), r"\1 degrees Celsius"),
@@ -233,12 +275,12 @@ def _abbreviation_rules() -> list[Rule]:
     return rules
 
 
-def spell_code(code: str) -> str:
+def spell_code(code: str, words: Catalogue) -> str:
     """Read a code such as a resource number one character at a time: 4853/VER2 → 4 8 5 3, slash, V E R 2."""
     parts = []
     for chunk in re.split(r"([/\-.])", code):
         if chunk in ("/", "-", "."):
-            parts.append({"/": "slash", "-": "dash", ".": "dot"}[chunk])
+            parts.append(words.text(f"speech.{WEB_SYMBOLS[chunk]}"))
         elif chunk:
             parts.append(" ".join(chunk.upper()))
     return ", ".join(parts)
@@ -293,11 +335,14 @@ def _keep_capital(original: str, spoken: str) -> str:
 
 
 class Normaliser:
-    """Turns display text into speakable text for one language."""
+    """Turns display text into speakable text for one language, with the words of its catalogue."""
 
-    def __init__(self, language: str, pronunciations: dict[str, str]):
-        english = language.lower().split("-")[0] == "en"
-        self.rules: list[Rule] = [*ENGLISH_RULES, *_abbreviation_rules(), SLASH_RULE] if english else []
+    def __init__(self, words: Catalogue, pronunciations: dict[str, str]):
+        english = words.language.lower().split("-")[0] == "en"
+        middle = ENGLISH_RULES if english else [*_time_rules(words), EMERGENCY_RULE]
+        self.rules: list[Rule] = [*_address_rules(words), *middle, *_number_word_rules(words)]
+        if english:
+            self.rules += [*_abbreviation_rules(), SLASH_RULE]
         self.symbols = SYMBOLS if english else OTHER_LANGUAGE_SYMBOLS
         self.pronunciations = [
             (re.compile(rf"(?<!\w){re.escape(word)}(?!\w)", 0 if word.isupper() else re.I), spoken)

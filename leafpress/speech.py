@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from .languages.catalogue import Catalogue, catalogue_for
 from .model import Block, Callout, Heading, Image, Leaflet, ListBlock, Paragraph, Table, plain_text
 from .normalise import Normaliser, load_pronunciations, mentions_contact, spell_code
 from .settings import Settings
@@ -26,25 +27,36 @@ class Chapter:
     utterances: tuple[Utterance, ...]
 
 
-SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[\"'‘“(]?[A-Z0-9])")
+# A sentence ends at . ! ? (and the Arabic, Urdu and Indic full stops) before a space and anything
+# but a lower-case letter, or at a Chinese or Japanese full stop, which needs no space after it.
+SENTENCE_END = re.compile(r"(?<=[.!?؟۔।॥])\s+(?=[\"'‘“(]?[^\W_])|(?<=[。！？])\s*(?=\S)")
+SENTENCE_MARKS = ".!?:。！？：؟۔।॥"
 
 
 def split_sentences(text: str) -> list[str]:
     """One utterance per sentence: the speech engine is only reliable with short utterances."""
-    return [s.strip() for s in SENTENCE_END.split(text) if s.strip()]
+    sentences: list[str] = []
+    start = 0
+    for match in SENTENCE_END.finditer(text):
+        following = text[match.end():].lstrip("\"'‘“(")[:1]
+        if not following.islower():
+            sentences.append(text[start:match.start()])
+            start = match.end()
+    sentences.append(text[start:])
+    return [s.strip() for s in sentences if s.strip()]
 
 
-def spoken_stamp(leaflet: Leaflet) -> str:
+def spoken_stamp(leaflet: Leaflet, labels: Catalogue) -> str:
     meta = leaflet.meta
-    return (
-        f"Resource number {spell_code(meta.resource_number)}. "
-        f"Last reviewed {meta.last_reviewed.display}. Next review {meta.next_review.display}."
+    return labels.text(
+        "audio.stamp", resource_number=spell_code(meta.resource_number, labels),
+        last_reviewed=labels.month_year(meta.last_reviewed), next_review=labels.month_year(meta.next_review),
     )
 
 
-def duration_sentence(seconds: float) -> str:
+def duration_sentence(seconds: float, labels: Catalogue) -> str:
     minutes = max(1, round(seconds / 60))
-    return f"This recording lasts about {minutes} minute{'s' if minutes != 1 else ''}."
+    return labels.plural("audio.duration", minutes, minutes=minutes)
 
 
 class _ScriptWriter:
@@ -53,8 +65,8 @@ class _ScriptWriter:
         self.options = settings.audio
         self.settings = settings
         pronunciations = load_pronunciations(settings.layouts_dir / "pronunciations.yaml")
-        self.say = Normaliser(leaflet.meta.language, pronunciations)
-        self.english = leaflet.meta.language.lower().split("-")[0] == "en"
+        self.labels = catalogue_for(leaflet.meta.language, settings.layouts_dir)
+        self.say = Normaliser(self.labels, pronunciations)
         self.utterances: list[Utterance] = []
         self.chapters: list[Chapter] = []
         self.duration_index = 0
@@ -88,7 +100,7 @@ class _ScriptWriter:
     def script(self) -> list[Chapter]:
         sections = list(self.leaflet.sections())
         self.introduction([s.heading.text for s in sections if s.heading is not None])
-        title = "Introduction"
+        title = self.labels.text("audio.introduction_chapter")
         for section in sections:
             if section.heading is not None:  # the opening text stays in the introduction
                 self.take(title)
@@ -97,46 +109,48 @@ class _ScriptWriter:
             self._blocks(section.blocks)
         self.take(title)
         self.ending(sections)
-        self.take("Contact and review dates")
+        self.take(self.labels.text("audio.ending_chapter"))
         return self.chapters
 
     def introduction(self, section_titles: list[str]) -> None:
         """Who made the recording, what it is, how long it lasts, its stamp and what it covers (UKAAF)."""
         meta = self.leaflet.meta
         o = self.options
-        self.add(f"{self.settings.organisation.name}.")
+        labels = self.labels
+        self.add(_sentence(self.settings.organisation.name))
         if meta.department:
-            self.add(f"From the {meta.department} team.")
+            self.add(labels.text("audio.from_team", department=meta.department))
         self.add(_sentence(meta.title) + (f" {_sentence(meta.subtitle)}" if meta.subtitle else ""), o.section_pause_ms)
-        self.add("This is an audio version of our patient information leaflet.")
+        self.add(labels.text("audio.introduction"))
         self.duration_index = len(self.utterances)
-        self.utterances.append(Utterance(spoken_stamp(self.leaflet), o.sentence_pause_ms))
+        self.utterances.append(Utterance(spoken_stamp(self.leaflet, labels), o.sentence_pause_ms))
         if section_titles:
-            count = len(section_titles)
-            names = _listing([t.strip().rstrip(".:") for t in section_titles])
-            self.add(f"It has {count} section{'' if count == 1 else 's'}: {names}.", o.section_pause_ms)
+            names = labels.listing([t.strip().rstrip(SENTENCE_MARKS) for t in section_titles])
+            self.add(labels.plural("audio.sections", len(section_titles), names=names), o.section_pause_ms)
 
     def ending(self, sections) -> None:
         """How to contact the team again, the organisation's own numbers, and the stamp."""
         meta = self.leaflet.meta
         org = self.settings.organisation
-        self.heading("How to contact us")
+        labels = self.labels
+        self.heading(labels.text("audio.contact_heading"))
         self._blocks(self._contact_blocks(sections))
         numbers = []
         if org.switchboard:
-            numbers.append(f"the {org.name} switchboard on {org.switchboard}")
+            numbers.append(labels.text("audio.switchboard", organisation=org.name, number=org.switchboard))
         if org.patient_advice.phone:
-            numbers.append(f"the {org.patient_advice.name} on {org.patient_advice.phone}")
+            numbers.append(labels.text("audio.patient_advice", service=org.patient_advice.name, number=org.patient_advice.phone))
         if numbers:
-            self.add(f"You can also call {' or '.join(numbers)}.", self.options.section_pause_ms)
-        self.add(f"This was {_sentence(meta.title)}")
-        self.utterances.append(Utterance(spoken_stamp(self.leaflet), self.options.sentence_pause_ms))
-        self.add("End of recording.", 0)
+            either = numbers[0] if len(numbers) == 1 else labels.text("audio.either", first=numbers[0], second=numbers[1])
+            self.add(labels.text("audio.also_call", numbers=either), self.options.section_pause_ms)
+        self.add(labels.text("audio.this_was", title=_sentence(meta.title)))
+        self.utterances.append(Utterance(spoken_stamp(self.leaflet, labels), self.options.sentence_pause_ms))
+        self.add(labels.text("audio.end"), 0)
 
     def _contact_blocks(self, sections) -> list[Block]:
         """The opening blocks of a "Contact …" section; failing that, every block that gives a number or address."""
         for section in sections:
-            if self.english and section.heading is not None and "contact" in section.heading.text.lower():
+            if self.labels.language.lower().startswith("en") and section.heading is not None and "contact" in section.heading.text.lower():
                 blocks = []
                 for block in section.blocks:
                     if isinstance(block, Heading):
@@ -156,12 +170,12 @@ class _ScriptWriter:
                 self._list(block)
             elif isinstance(block, Callout):
                 if not block.says_important:
-                    self.add("Important.", o.item_pause_ms)
+                    self.add(self.labels.text("audio.important"), o.item_pause_ms)
                 self._blocks(block.blocks)
             elif isinstance(block, Table):
                 self._table(block)
             elif isinstance(block, Image):
-                self.add(f"Picture: {_sentence(block.alt)}")
+                self.add(self.labels.text("audio.picture", description=_sentence(block.alt)))
 
     def _list(self, block: ListBlock) -> None:
         for number, item in enumerate(block.items, start=block.start):
@@ -169,7 +183,7 @@ class _ScriptWriter:
                 if isinstance(inner, Paragraph):
                     text = _sentence(plain_text(inner.inlines))
                     if block.ordered and index == 0:
-                        text = f"{number}: {text}"
+                        text = self.labels.text("audio.numbered_item", number=number, text=text)
                     self.add(text, self.options.item_pause_ms)
                 else:
                     self._blocks((inner,))
@@ -204,15 +218,10 @@ def block_text(block: Block) -> str:
     return block.alt
 
 
-def _listing(names: list[str]) -> str:
-    """A, B and C."""
-    return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"
-
-
 def _sentence(text: str) -> str:
     """End a heading, list item or cell with a full stop so the engine pauses after it."""
     text = text.strip()
-    return text if not text or text[-1] in ".!?:" else f"{text}."
+    return text if not text or text[-1] in SENTENCE_MARKS else f"{text}."
 
 
 @dataclass(frozen=True)
@@ -221,12 +230,16 @@ class Script:
 
     chapters: tuple[Chapter, ...]
     duration_index: int  # where the "lasts about N minutes" sentence goes in the introduction
+    labels: Catalogue
+
+    def duration_sentence(self, seconds: float) -> str:
+        return duration_sentence(seconds, self.labels)
 
     def with_duration(self, seconds: float, pause_ms: int) -> Script:
         intro = self.chapters[0]
         utterances = list(intro.utterances)
-        utterances.insert(self.duration_index, Utterance(duration_sentence(seconds), pause_ms))
-        return Script((Chapter(intro.title, tuple(utterances)), *self.chapters[1:]), self.duration_index)
+        utterances.insert(self.duration_index, Utterance(self.duration_sentence(seconds), pause_ms))
+        return Script((Chapter(intro.title, tuple(utterances)), *self.chapters[1:]), self.duration_index, self.labels)
 
     def text(self) -> str:
         """The script as written beside the MP3: one utterance a line, a blank line between chapters."""
@@ -237,4 +250,4 @@ def build_script(leaflet: Leaflet, settings: Settings) -> Script:
     """The recording's script, without its duration sentence (see Script.with_duration)."""
     writer = _ScriptWriter(leaflet, settings)
     chapters = writer.script()
-    return Script(tuple(chapters), writer.duration_index)
+    return Script(tuple(chapters), writer.duration_index, writer.labels)

@@ -17,15 +17,18 @@ import io
 import logging
 import tempfile
 import threading
+import unicodedata
 import wave
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import RenderError
+from ..languages.catalogue import catalogue_for
+from ..languages.tags import language_info
 from ..model import Leaflet
 from ..settings import AudioOptions, Settings
-from ..speech import Script, build_script, duration_sentence
+from ..speech import Script, build_script
 from .base import ProcessCache, Renderer
 
 log = logging.getLogger(__name__)
@@ -65,17 +68,24 @@ def _speech_engine():
     return _ENGINE.get("pyttsx3", start)
 
 
-def choose_voice(engine, language: str, wanted: str = "") -> Voice:
-    """The installed voice for a BCP 47 language: exact match first, then the same base language."""
+def choose_voice(engine, language: str, wanted: str = "", preferred: str = "") -> Voice:
+    """The installed voice for a BCP 47 language: ``wanted`` (audio.voice) if set, else the
+    language catalogue's ``preferred`` voice if installed, else an exact match of the tag, then
+    the same base language."""
     voices = [Voice(v.id, str((v.languages or [""])[0]).lower()) for v in engine.getProperty("voices")]
     if wanted:
         for voice in voices:
             if voice.id == wanted:
                 return voice
         raise RenderError(f"audio.voice '{wanted}' is not installed; leave it empty to choose by language")
+    for voice in voices:
+        if preferred and preferred.lower() in (voice.id.lower(), voice.language):
+            return voice
     tag = language.lower()
     base = tag.split("-")[0]
-    for matches in (lambda v: v.language == tag, lambda v: v.language == base, lambda v: v.language.split("-")[0] == base):
+    likely = f"{base}-{language_info(language).territory.lower()}"  # fr → fr-fr, not the first French voice (fr-be)
+    for matches in (lambda v: v.language == tag, lambda v: v.language == base, lambda v: v.language == likely,
+                    lambda v: v.language.split("-")[0] == base):
         found = [v for v in voices if matches(v)]
         if found:
             return found[0]
@@ -88,9 +98,9 @@ def choose_voice(engine, language: str, wanted: str = "") -> Voice:
 class Synthesiser:
     """Speaks utterances into float32 mono samples, several sentences to each call of the engine."""
 
-    def __init__(self, language: str, options: AudioOptions):
+    def __init__(self, language: str, options: AudioOptions, preferred_voice: str = ""):
         self.engine = _speech_engine()
-        self.voice = choose_voice(self.engine, language, options.voice)
+        self.voice = choose_voice(self.engine, language, options.voice, preferred_voice)
         self.words_per_minute = options.rate
         self.sample_rate = 0
         self.calls = 0
@@ -209,8 +219,10 @@ class Synthesiser:
         return np.frombuffer(data, dtype="<i2")
 
     def _plausible(self, text: str, samples) -> bool:
-        """The file lasts about as long as its words take at the chosen rate."""
-        words = len(text.split())
+        """The file lasts about as long as its words take at the chosen rate (Chinese and Japanese,
+        written without spaces, counted at about 1.5 characters a word)."""
+        wide = sum(unicodedata.east_asian_width(char) in "WF" and char.isalpha() for char in text)
+        words = max(len(text.split()), wide / 1.5)
         expected = words * 60 / self.words_per_minute
         seconds = samples.size / self.sample_rate
         return 0.25 * expected <= seconds <= 4 * expected + 2
@@ -247,8 +259,8 @@ def record(script: Script, synthesiser: Synthesiser, pause_ms: int) -> tuple[Scr
     say_all(u.text for u in utterances)
     rate = synthesiser.sample_rate
     seconds = sum(_length(spoken[u.text], u.pause_after_ms, rate) for u in utterances)
-    say_all([duration_sentence(seconds)])
-    seconds += _length(spoken[duration_sentence(seconds)], pause_ms, rate)
+    say_all([script.duration_sentence(seconds)])
+    seconds += _length(spoken[script.duration_sentence(seconds)], pause_ms, rate)
     full = script.with_duration(seconds, pause_ms)
     say_all(u.text for chapter in full.chapters for u in chapter.utterances)  # in case the minutes rounded differently
 
@@ -376,13 +388,14 @@ def write_tags(path: Path, leaflet: Leaflet, settings: Settings, chapters: tuple
     from mutagen.id3 import CHAP, COMM, CTOC, ID3, TALB, TDRC, TIT2, TLAN, TPE1, TXXX, CTOCFlags
 
     meta = leaflet.meta
+    labels = catalogue_for(meta.language, settings.layouts_dir)
     tags = ID3()
     tags.add(TIT2(encoding=3, text=meta.title))
     tags.add(TPE1(encoding=3, text=settings.organisation.name))
     tags.add(TALB(encoding=3, text=settings.organisation.series))
     tags.add(TLAN(encoding=3, text=iso639_2(meta.language)))
     tags.add(TDRC(encoding=3, text=str(meta.last_reviewed.year)))
-    tags.add(COMM(encoding=3, lang=iso639_2(meta.language), desc="", text=meta.stamp))
+    tags.add(COMM(encoding=3, lang=iso639_2(meta.language), desc="", text=labels.stamp(meta)))
     for key, value in (
         ("resource_number", meta.resource_number),
         ("last_reviewed", meta.last_reviewed.iso),
@@ -397,7 +410,7 @@ def write_tags(path: Path, leaflet: Leaflet, settings: Settings, chapters: tuple
         tags.add(CHAP(element_id=element_id, start_time=start, end_time=end, start_offset=0xFFFFFFFF,
                       end_offset=0xFFFFFFFF, sub_frames=[TIT2(encoding=3, text=title)]))
     tags.add(CTOC(element_id="toc", flags=CTOCFlags.TOP_LEVEL | CTOCFlags.ORDERED,
-                  child_element_ids=ids, sub_frames=[TIT2(encoding=3, text="Contents")]))
+                  child_element_ids=ids, sub_frames=[TIT2(encoding=3, text=labels.text("audio.contents"))]))
     tags.save(str(path), v2_version=4)
 
 
@@ -411,10 +424,16 @@ def iso639_2(language: str) -> str:
         return "und"
 
 
+def synthesiser_for(leaflet: Leaflet, settings: Settings) -> Synthesiser:
+    """A synthesiser in the leaflet's language, with the voice its catalogue prefers if that is installed."""
+    labels = catalogue_for(leaflet.meta.language, settings.layouts_dir)
+    return Synthesiser(leaflet.meta.language, settings.audio, str(labels.entries.get("speech.voice", "")))
+
+
 def render(leaflet: Leaflet, settings: Settings, targets: Mapping[str, Path]) -> None:
     from mutagen.mp3 import MP3
 
-    synthesiser = Synthesiser(leaflet.meta.language, settings.audio)
+    synthesiser = synthesiser_for(leaflet, settings)
     try:
         script, recording = record(build_script(leaflet, settings), synthesiser, settings.audio.sentence_pause_ms)
     finally:
