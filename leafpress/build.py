@@ -23,6 +23,7 @@ from pathlib import Path
 
 from . import incremental
 from .errors import InputError, OutputError, RenderError
+from .languages.tags import language_info
 from .lock import output_lock
 from .model import Image, Leaflet, ReviewDate, review_status, walk
 from .renderers import RENDERERS
@@ -96,6 +97,17 @@ def _review_warnings(source: Path, line: int, next_review: ReviewDate, today: dt
     return []
 
 
+def catalogue_warnings(leaflet: Leaflet, settings: Settings) -> list[str]:
+    """One warning when the leaflet's language has no catalogue, so its fixed text is English."""
+    from .languages.catalogue import FOLDER, catalogue_files
+
+    language = leaflet.meta.language
+    if catalogue_files(language, settings.layouts_dir)[1] is not None or language_info(language).english:
+        return []
+    return [f"{leaflet.source}:{leaflet.line_of('language')}: warning: there is no fixed text for language '{language}', so its labels, "
+            f"stamp and spoken introduction are in English; add layouts/{FOLDER}/{language}.yaml (copy en.yaml and translate it)"]
+
+
 def output_paths(leaflet: Leaflet, out_dir: Path, formats: Iterable[str]) -> dict[str, Path]:
     folder = out_dir / leaflet.slug
     return {
@@ -120,13 +132,16 @@ def build_leaflet(source: Path, out_dir: Path, formats: Sequence[str], settings:
         return result
     result.leaflet = leaflet
     result.review_status = review_status(leaflet.meta.next_review, today)
-    result.warnings = review_warnings(leaflet, today)
+    result.warnings = review_warnings(leaflet, today) + catalogue_warnings(leaflet, settings)
     for name in formats:
         renderer = RENDERERS[name]
         targets = output_paths(leaflet, out_dir, [name])
         try:
             _render_atomically(renderer.render, leaflet, settings, targets)
-        except (RenderError, InputError) as err:
+        except InputError as err:  # a problem of the source (a character no font has), said once for all formats
+            result.problems.extend(line for line in map(str, err.problems) if line not in result.problems)
+            continue
+        except RenderError as err:
             result.problems.append(f"{source}: {name}: {err}")
             continue
         except OSError as err:
@@ -319,12 +334,15 @@ def _state_record(previous: dict | None, result: LeafletResult, hashes: dict[str
         "images": images,
         "next_review": leaflet.meta.next_review.iso,
         "next_review_line": leaflet.line_of("next_review"),
+        "language": leaflet.meta.language,
         "formats": dict((previous or {}).get("formats") or {}),
     }
     for name in result.built:
         built_hashes = dict(hashes[name], source=leaflet.checksum)
         if "images" in built_hashes:
             built_hashes["images"] = inputs.images(leaflet.source, record)
+        if "catalogue" in built_hashes:  # the language is known once the source is read
+            built_hashes["catalogue"] = inputs.catalogue(leaflet.meta.language)
         files = {key: incremental.file_record(out_dir, result.outputs[key]) for key in RENDERERS[name].outputs}
         record["formats"][name] = {"inputs": built_hashes, "files": files}
     return record

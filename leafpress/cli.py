@@ -190,28 +190,42 @@ def _read_all(sources) -> tuple[list, int]:
 
 
 def _check(args, sources, settings, today: dt.date) -> int:
-    from .build import review_warnings
+    from .build import catalogue_warnings, review_warnings
+    from .errors import InputError
+    from .languages.catalogue import check_catalogues
     from .lint import MAX_READING_AGE, lint
     from .model import review_status
+    from .renderers.print_pdf import printable_fonts
 
     limit = MAX_READING_AGE if args.max_reading_age is None else args.max_reading_age
     leaflets, bad = _read_all(sources)
+    catalogue_problems = check_catalogues(settings.layouts_dir)
+    for problem in catalogue_problems:
+        print(problem, file=sys.stderr)
     overdue = plain_language = 0
     for leaflet in leaflets:
         overdue += review_status(leaflet.meta.next_review, today) == "overdue"
-        for warning in review_warnings(leaflet, today):
+        for warning in review_warnings(leaflet, today) + catalogue_warnings(leaflet, settings):
             print(warning, file=sys.stderr)
+        try:
+            printable_fonts(leaflet, settings)
+        except InputError as err:
+            bad += 1
+            for problem in err.problems:
+                print(problem, file=sys.stderr)
         for finding in lint(leaflet, limit):
             plain_language += 1
             print(finding, file=sys.stderr)
     summary = f"Checked {len(sources)} leaflet{'s' if len(sources) != 1 else ''}: {bad} with errors, {len(leaflets)} valid"
+    if catalogue_problems:
+        summary += f"; {len(catalogue_problems)} problem{'s' if len(catalogue_problems) != 1 else ''} in the fixed-text catalogues"
     if plain_language:
         summary += f"; {plain_language} plain-language warning{'s' if plain_language != 1 else ''}" + (" (--strict)" if args.strict else "")
     print(summary)
     strict_reviews = _strict_reviews(args, settings)
     if overdue and strict_reviews:
         print(f"{overdue} leaflet{'s' if overdue != 1 else ''} overdue for review ({strict_reviews})", file=sys.stderr)
-    return 1 if bad or (overdue and strict_reviews) or (args.strict and plain_language) else 0
+    return 1 if bad or catalogue_problems or (overdue and strict_reviews) or (args.strict and plain_language) else 0
 
 
 def _strict_reviews(args, settings) -> str:

@@ -29,12 +29,12 @@ PACKAGE_DIR = Path(__file__).resolve().parent
 # What each format is made from, besides its source. A renderer that starts reading another
 # file must have it listed here, or editing that file will not rebuild its outputs.
 FORMAT_INPUTS: dict[str, tuple[str, ...]] = {
-    "print": ("images", "settings", "templates", "fonts", "tool"),
-    "large-print": ("images", "settings", "templates", "fonts", "tool"),
-    "docx": ("images", "settings", "templates", "tool"),
-    "audio": ("settings", "pronunciations", "speech_engine", "tool"),
+    "print": ("images", "settings", "templates", "catalogue", "fonts", "tool"),
+    "large-print": ("images", "settings", "templates", "catalogue", "fonts", "tool"),
+    "docx": ("images", "settings", "templates", "catalogue", "tool"),
+    "audio": ("settings", "catalogue", "pronunciations", "speech_engine", "tool"),
 }
-ALL_INPUTS = ("images", "settings", "templates", "fonts", "pronunciations", "speech_engine", "tool")  # for a format not listed above
+ALL_INPUTS = ("images", "settings", "templates", "catalogue", "fonts", "pronunciations", "speech_engine", "tool")  # for a format not listed above
 # Files in layouts/ that no leaflet is made from (the pronunciation list counts for audio only).
 NOT_TEMPLATES = frozenset({"pronunciations.yaml", "index.html.j2"})
 SPEECH_ENGINE = "espeak-ng"  # the program pyttsx3 drives on Linux
@@ -45,6 +45,7 @@ REASONS = {
     "images": "an image changed",
     "settings": "the settings changed",
     "templates": "the layouts changed",
+    "catalogue": "its language's fixed text changed",
     "fonts": "the fonts changed",
     "pronunciations": "the pronunciation list changed",
     "speech_engine": "the speech engine was updated",
@@ -60,6 +61,14 @@ def _digest(*parts: str | bytes) -> str:
         hasher.update(len(data).to_bytes(8, "little"))
         hasher.update(data)
     return hasher.hexdigest()
+
+
+def _stat(path: Path) -> str:
+    try:
+        stat = path.stat()
+    except OSError:
+        return MISSING
+    return f"{stat.st_size}:{stat.st_mtime_ns}"
 
 
 def source_hash(path: Path) -> str:
@@ -103,8 +112,21 @@ class Inputs:
 
     @cached_property
     def fonts(self) -> str:
+        """The fonts/ folder, and the installed font files the settings name (by size and date:
+        a CJK collection is 20 MB, too much to read on every build)."""
         root = self.settings.fonts_dir.resolve()
-        return self._files_hash(root, sorted(p for p in root.rglob("*") if p.is_file())) if root.is_dir() else MISSING
+        own = self._files_hash(root, sorted(p for p in root.rglob("*") if p.is_file())) if root.is_dir() else MISSING
+        installed = sorted({file.path for face in self.settings.fonts.faces for file in face.files if not file.path.is_relative_to(root)})
+        return _digest(own, *(f"{path}:{_stat(path)}" for path in installed))
+
+    def catalogue(self, language: str | None) -> str:
+        """The catalogue files a language's fixed text comes from, and which catalogues exist."""
+        from .languages.catalogue import catalogue_files, folder
+
+        if not language:
+            return MISSING
+        names = sorted(p.name for p in folder(self.settings.layouts_dir).glob("*.yaml"))
+        return _digest(*names, *(self.file(path) for path in catalogue_files(language, self.settings.layouts_dir) if path))
 
     @cached_property
     def pronunciations(self) -> str:
@@ -149,6 +171,7 @@ class Inputs:
             "speech_engine": lambda: self.speech_engine,
             "tool": lambda: self.tool,
             "images": lambda: self.images(source, record),
+            "catalogue": lambda: self.catalogue((record or {}).get("language")),
         }
         hashes = {"source": source_sha}
         for name in FORMAT_INPUTS.get(format_name, ALL_INPUTS):

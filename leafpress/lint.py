@@ -10,6 +10,7 @@ an error of the reader.)
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Iterator, Sequence
 
 from .errors import Problem
@@ -25,8 +26,21 @@ FILE_NAME_ALT = re.compile(r"\S+\.(?:png|jpe?g|gif|svg|webp)", re.IGNORECASE)
 WORD = re.compile(r"[^\W_](?:[\w'’-]*[^\W_])?")
 
 
+CHARACTERS_PER_WORD = 1.5  # Chinese and Japanese, written without spaces: about 1.5 characters a word
+
+
 def words(text: str) -> list[str]:
     return WORD.findall(text)
+
+
+def word_count(text: str) -> int:
+    """Words in any script: runs between spaces that hold a letter or digit (vowel signs and other
+    marks belong to their word), each Chinese or Japanese character counting as 1/1.5 of a word."""
+    count = 0.0
+    for token in text.split():
+        wide = sum(unicodedata.east_asian_width(char) in "WF" and char.isalnum() for char in token)
+        count += wide / CHARACTERS_PER_WORD if wide else any(char.isalnum() for char in token)
+    return round(count)
 
 
 def _prose(blocks: Sequence[Block]) -> Iterator[tuple[Paragraph, bool]]:
@@ -70,9 +84,9 @@ def lint(leaflet: Leaflet, max_reading_age: float = MAX_READING_AGE) -> list[Pro
         found.extend(_reading_age_warnings(leaflet, max_reading_age))
     for paragraph, _ in _prose(leaflet.blocks):
         for sentence in split_sentences(plain_text(paragraph.inlines)):
-            count = len(words(sentence))
+            count = word_count(sentence)
             if count > MAX_SENTENCE_WORDS:
-                opening = " ".join(sentence.split()[:8])
+                opening = " ".join(sentence.split()[:8]) if len(sentence.split()) > 1 else sentence[:20]
                 found.append(Problem(path, paragraph.line, f"warning: a sentence of {count} words (over {MAX_SENTENCE_WORDS}): "
                                                            f"'{opening} …'; split it into shorter sentences"))
     for image in (b for b in walk(leaflet.blocks) if isinstance(b, Image)):
