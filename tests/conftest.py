@@ -10,6 +10,10 @@ from pathlib import Path
 
 import pytest
 
+from leafpress.languages.catalogue import catalogue_for
+from leafpress.model import Leaflet
+from leafpress.settings import LAYOUTS_DIR
+
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 EXAMPLE = ROOT / "source" / "poem-achalasia.md"
@@ -45,9 +49,16 @@ def built(tmp_path_factory) -> dict:
     result = run_cli("build", EXAMPLE, FIXTURES, "--out", out, "--today", "2026-11-24")
     assert result.returncode == 0, result.stderr
     manifest = json.loads((out / "manifest.json").read_text())
-    by_slug = {entry["slug"]: entry for entry in manifest["leaflets"]}
-    return {"out": out, "manifest": manifest, "by_slug": by_slug, "result": result}
+    by_stem = {Path(entry["source"]).name.removesuffix(".md"): entry for entry in manifest["leaflets"]}
+    by_slug = {slug: entry for slug, entry in by_stem.items() if "." not in slug}  # the originals, not their translations
+    return {"out": out, "manifest": manifest, "by_slug": by_slug, "by_stem": by_stem, "result": result}
 
 
-def output_file(built: dict, slug: str, key: str) -> Path:
-    return built["out"] / built["by_slug"][slug]["outputs"][key]
+def output_file(built: dict, stem: str, key: str) -> Path:
+    """A file of the built leaflet ``stem``: its slug, or slug.lang for a translation."""
+    return built["out"] / built["by_stem"][stem]["outputs"][key]
+
+
+def stamp(leaflet: Leaflet) -> str:
+    """The leaflet's stamp as its outputs print it, in its language."""
+    return catalogue_for(leaflet.meta.language, LAYOUTS_DIR).stamp(leaflet.meta)

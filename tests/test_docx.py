@@ -22,7 +22,7 @@ from leafpress.renderers import RENDERERS
 from leafpress.segments import segments
 from leafpress.settings import load_settings
 
-from .conftest import EXAMPLE, FIXTURES, write_leaflet
+from .conftest import EXAMPLE, FIXTURES, stamp, write_leaflet
 
 W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
 KNEE = FIXTURES / "knee-replacement.md"
@@ -362,8 +362,8 @@ def test_libreoffice_opens_it_without_complaint_and_reads_every_segment(rendered
     pdf = tmp_path / f"{path.stem}.pdf"
     text = re.sub(r"\s+", " ", subprocess.run(["pdftotext", "-layout", str(pdf), "-"], capture_output=True, text=True, check=True).stdout)
     leaflet = read_leaflet(source_of(name, rendered))
-    assert leaflet.meta.stamp in text
-    text = text.replace(leaflet.meta.stamp, " ")  # the footer of each page, which may fall inside a paragraph
+    assert stamp(leaflet) in text
+    text = text.replace(stamp(leaflet), " ")  # the footer of each page, which may fall inside a paragraph
     position = 0
     for segment in segments(leaflet):
         found = text.find(segment.text, position)

@@ -10,7 +10,7 @@ from PIL import Image as PillowImage
 
 from leafpress.errors import InputError
 from leafpress.reader import read_leaflet
-from leafpress.renderers.print_pdf import _url_fetcher
+from leafpress.renderers.print_pdf import url_fetcher
 from leafpress.settings import load_settings
 from leafpress.speech import build_script
 
@@ -84,13 +84,13 @@ def test_a_file_url_image_is_only_text(tmp_path):
     ["file:///etc/passwd", "http://127.0.0.1:9/x.png", "https://example.org/x.css", "data:text/css,body{}", "ftp://example.org/x"],
 )
 def test_pdf_url_fetcher_serves_nothing_outside_the_project(tmp_path, url):
-    fetcher = _url_fetcher((ROOT / "layouts", ROOT / "fonts", tmp_path))
+    fetcher = url_fetcher((ROOT / "layouts", ROOT / "fonts", tmp_path))
     with pytest.raises(ValueError):
         fetcher.fetch(url)
 
 
 def test_pdf_url_fetcher_serves_layouts_and_fonts(tmp_path):
-    fetcher = _url_fetcher((ROOT / "layouts", ROOT / "fonts", tmp_path))
+    fetcher = url_fetcher((ROOT / "layouts", ROOT / "fonts", tmp_path))
     response = fetcher.fetch((ROOT / "layouts" / "logo.svg").as_uri())
     assert response.read().startswith(b"<svg")
     with pytest.raises(ValueError):

@@ -128,6 +128,20 @@ def test_logo_edit_rebuilds_the_pdfs(library):
     assert every(formats=["print", "large-print"]) <= library.build()
 
 
+def test_catalogue_edit_rebuilds_the_leaflets_of_its_language_only(library):
+    write_leaflet(library.src, "alpha.pl.md", body="## O ulotce\n\nTekst.\n", front=FRONT.format(title="Alfa"))
+    assert library.build() == {("alpha", name) for name in FORMATS}  # the new translation
+    polish = library.layouts / "languages" / "pl.yaml"
+    polish.write_text(polish.read_text(encoding="utf-8").replace("Strona {page} z {pages}", "Str. {page} z {pages}"), encoding="utf-8")
+    assert library.build() == {("alpha", name) for name in FORMATS}
+    assert [r.source.name for r in library.report.built] == ["alpha.pl.md"]
+    assert set(library.report.built[0].reasons.values()) == {"its language's fixed text changed"}
+    english = library.layouts / "languages" / "en.yaml"
+    english.write_text(english.read_text(encoding="utf-8") + "\n", encoding="utf-8")  # the reference: every language falls back on it
+    assert library.build() == every() | {("alpha", name) for name in FORMATS}
+    assert len(library.report.built) == 3
+
+
 def test_index_template_edit_rebuilds_no_leaflet(library):
     template = library.layouts / "index.html.j2"
     template.write_text(template.read_text() + "\n", encoding="utf-8")

@@ -18,7 +18,7 @@ from pypdf import PdfReader
 from leafpress.model import Heading
 from leafpress.reader import read_leaflet
 
-from .conftest import EXAMPLE, FIXTURES, ROOT, output_file
+from .conftest import EXAMPLE, FIXTURES, ROOT, output_file, stamp
 
 pytestmark = pytest.mark.slow
 
@@ -72,13 +72,13 @@ def test_pdf_holds_every_heading_and_the_title(built, slug, key):
 @pytest.mark.parametrize("key", PDF_KEYS)
 def test_every_pdf_page_carries_the_stamp_and_page_number(built, slug, key):
     pages = pdf_pages(output_file(built, slug, key))
-    stamp = read_leaflet(LEAFLETS[slug]).meta.stamp
+    printed = stamp(read_leaflet(LEAFLETS[slug]))
     assert len(pages) >= 1
     for number, text in enumerate(pages, start=1):
         label = f"Page {number} of {len(pages)}"
         assert label in text
         # The page number sits beside the stamp, so text extraction may put it inside the stamp's lines.
-        assert squash(stamp) in squash(text.replace(label, "")), f"page {number}"
+        assert squash(printed) in squash(text.replace(label, "")), f"page {number}"
 
 
 def test_example_stamp_reads_as_the_leaflet_prints_it(built):
@@ -236,7 +236,9 @@ def test_manifest_lists_every_leaflet_with_relative_paths_that_exist(built):
         for relative in entry["outputs"].values():
             assert not Path(relative).is_absolute()
             assert (out / relative).is_file()
-        assert (out / entry["source"]).resolve() == LEAFLETS[entry["slug"]].resolve()
+        language = "" if entry["source"].endswith(f"{entry['slug']}.md") else f".{entry['language']}"
+        assert (out / entry["source"]).resolve() == LEAFLETS[entry["slug"]].resolve().with_name(f"{entry['slug']}{language}.md")
+    assert len(entries) == len(LEAFLETS) + 5  # the knee leaflet's five translations in tests/fixtures
     example = built["by_slug"]["poem-achalasia"]
     assert (example["resource_number"], example["last_reviewed"], example["next_review"]) == ("4853/VER2", "2022-06", "2025-06")
     assert example["review_status"] == "overdue"

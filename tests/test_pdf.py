@@ -12,9 +12,10 @@ import pikepdf
 import pytest
 from pypdf import PdfReader
 
+from leafpress.languages.catalogue import catalogue_for
 from leafpress.reader import read_leaflet
 from leafpress.renderers.print_pdf import XMP_NAMESPACE, footer_stamp, write_pdf
-from leafpress.settings import load_settings
+from leafpress.settings import LAYOUTS_DIR, load_settings
 
 from .conftest import EXAMPLE, FIXTURES, output_file, write_leaflet
 
@@ -80,9 +81,9 @@ def test_a5_is_an_option_for_print_but_large_print_stays_a4(tmp_path):
 
 
 def test_footer_stamp_breaks_only_between_its_parts():
-    stamp = read_leaflet(EXAMPLE).meta.stamp
-    assert footer_stamp(stamp, "print") == "Resource number: 4853/VER2 ·\nLast reviewed: June 2022 · Next review: June 2025"
-    assert footer_stamp(stamp, "large-print").splitlines() == [
+    parts = catalogue_for("en-GB", LAYOUTS_DIR).stamp_parts(read_leaflet(EXAMPLE).meta)
+    assert footer_stamp(parts, "print") == "Resource number: 4853/VER2 ·\nLast reviewed: June 2022 · Next review: June 2025"
+    assert footer_stamp(parts, "large-print").splitlines() == [
         "Resource number: 4853/VER2 ·", "Last reviewed: June 2022 ·", "Next review: June 2025"]
 
 

@@ -24,7 +24,7 @@ from leafpress.model import (
 )
 from leafpress.reader import parse_review_date, read_leaflet
 
-from .conftest import FIXTURES, VALID_FRONT, write_leaflet
+from .conftest import FIXTURES, VALID_FRONT, stamp, write_leaflet
 
 EVERY_CONSTRUCT_FRONT = """\
 title: Every construct
@@ -136,7 +136,7 @@ def test_every_construct_metadata(every_construct):
     assert meta.next_review == ReviewDate(2027, 6, 30)  # an unquoted YAML date
     assert meta.language == "en-GB"
     assert meta.department == "Cardiology"
-    assert meta.stamp == "Resource number: 42/VER3 · Last reviewed: June 2024 · Next review: June 2027"
+    assert stamp(leaflet) == "Resource number: 42/VER3 · Last reviewed: June 2024 · Next review: June 2027"
     assert leaflet.slug == "every-construct"
     assert leaflet.stem == "every-construct"
     assert leaflet.is_primary

@@ -7,10 +7,11 @@ import shutil
 import pytest
 
 from leafpress.errors import InputError, RenderError
+from leafpress.languages.catalogue import catalogue_for
 from leafpress.normalise import Normaliser, load_pronunciations, spell_code
 from leafpress.reader import read_leaflet
 from leafpress.renderers.audio import Synthesiser, _speech_engine, choose_voice
-from leafpress.settings import AudioOptions, load_settings
+from leafpress.settings import LAYOUTS_DIR, AudioOptions, load_settings
 from leafpress.speech import build_script, duration_sentence, split_sentences
 
 from .conftest import EXAMPLE, FIXTURES, ROOT, run_cli, write_leaflet
@@ -92,13 +93,18 @@ NORMALISATION_CASES = {
 }
 
 
+def words(language: str):
+    """The shipped catalogue of a language, whose speech words the normaliser uses."""
+    return catalogue_for(language, LAYOUTS_DIR)
+
+
 @pytest.mark.parametrize(("text", "spoken"), NORMALISATION_CASES.values(), ids=NORMALISATION_CASES.keys())
 def test_english_normalisation(text, spoken):
-    assert Normaliser("en-GB", {})(text) == spoken
+    assert Normaliser(words("en-GB"), {})(text) == spoken
 
 
 def test_pronunciation_list_applies_before_synthesis_and_keeps_capitals():
-    say = Normaliser("en-GB", {"achalasia": "ackalaysia", "POEM": "Poem"})
+    say = Normaliser(words("en-GB"), {"achalasia": "ackalaysia", "POEM": "Poem"})
     assert say("Achalasia and achalasia") == "Ackalaysia and ackalaysia"
     assert say("POEM surgery, a poem") == "Poem surgery, a poem"
 
@@ -124,8 +130,8 @@ def test_pronunciation_list_errors_name_file_and_line(tmp_path, text, line, mess
 
 
 def test_shipped_pronunciation_list_loads_and_respells_the_example_words():
-    words = load_pronunciations(ROOT / "layouts" / "pronunciations.yaml")
-    say = Normaliser("en-GB", words)
+    respellings = load_pronunciations(ROOT / "layouts" / "pronunciations.yaml")
+    say = Normaliser(words("en-GB"), respellings)
     assert say("POEM (peroral endoscopic myotomy) for achalasia") == "Poem (per oral endoscopic myotomy) for ackalaysia"
 
 
@@ -140,12 +146,14 @@ def test_bad_pronunciation_list_fails_the_audio_with_its_line(tmp_path):
     assert "Traceback" not in result.stderr
 
 
-def test_english_rules_do_not_touch_other_languages():
-    assert Normaliser("pl", {})("Zadzwoń pod 999") == "Zadzwoń pod 999"
+def test_english_rules_do_not_touch_other_languages_but_digits_are_still_grouped():
+    said = Normaliser(words("pl"), {})("Zadzwoń pod 999 lub 020 7188 2673 (wew. 1234), 9:00–17:00, 500mg, www.nhs.uk.")
+    assert said == "Zadzwoń pod 9 9 9 lub 0 2 0, 7 1 8 8, 2 6 7 3 (wew. 1 2 3 4), 9 do 17, 500mg, w w w kropka N H S kropka U K."
 
 
 def test_resource_number_is_spelled_out():
-    assert spell_code("4853/VER2") == "4 8 5 3, slash, V E R 2"
+    assert spell_code("4853/VER2", words("en-GB")) == "4 8 5 3, slash, V E R 2"
+    assert spell_code("4853/VER2", words("pl")) == "4 8 5 3, ukośnik, V E R 2"
 
 
 def test_sentences_split_for_the_engine():
@@ -176,7 +184,7 @@ def test_introduction_says_who_what_how_long_stamp_and_sections_in_order():
 
 @pytest.mark.parametrize(("seconds", "spoken"), [(20, "about 1 minute"), (89, "about 1 minute"), (91, "about 2 minutes"), (290, "about 5 minutes")])
 def test_duration_sentence(seconds, spoken):
-    assert duration_sentence(seconds) == f"This recording lasts {spoken}."
+    assert duration_sentence(seconds, words("en-GB")) == f"This recording lasts {spoken}."
 
 
 def test_ending_repeats_how_to_contact_the_team_and_the_stamp():

@@ -35,7 +35,8 @@ TRICKY = "1. *Nie* <b>pij</b> & [jedz] _teraz_ #1 | a\\b &amp; **x**"
 def src(tmp_path) -> Path:
     """A source folder with the knee fixture (and its image), the example and a leaflet with terms."""
     folder = tmp_path / "source"
-    shutil.copytree(FIXTURES, folder)
+    shutil.copytree(FIXTURES / "images", folder / "images")
+    shutil.copy(FIXTURES / "knee-replacement.md", folder)
     shutil.copy(EXAMPLE, folder)
     write_leaflet(folder, "heart-scan.md", body=TERMS_BODY, front=TERMS_FRONT)
     return folder
@@ -143,7 +144,7 @@ def test_round_trip_keeps_the_structure_and_builds_every_format(src, tmp_path):
         assert (out / entry["outputs"][key]).is_file(), key
     pdf_text = subprocess.run(["pdftotext", str(out / entry["outputs"]["print"]), "-"], capture_output=True, text=True, check=True).stdout
     assert "PL KNEE REPLACEMENT & RECOVERY" in pdf_text
-    assert "Resource number: 1234/VER1" in pdf_text
+    assert "Numer materiału: 1234/VER1" in pdf_text  # the stamp in Polish (layouts/languages/pl.yaml)
     assert "PL GOING HOME" in (out / entry["outputs"]["audio_script"]).read_text(encoding="utf-8")
 
 
