@@ -48,7 +48,7 @@ def _actions(source: Path, workdir: Path) -> dict[str, Callable[[], None]]:
     workdir.mkdir(parents=True, exist_ok=True)
     targets = {"audio": workdir / f"{leaflet.stem}.mp3", "audio_script": workdir / f"{leaflet.stem}.audio.txt"}
     script_path = targets["audio_script"]
-    synthesiser = audio.Synthesiser(leaflet.meta.language, settings.audio)
+    synthesiser = audio.synthesiser_for(leaflet, settings)
     voice = synthesiser.voice
     synthesiser.close()
     wav = workdir / "espeak-ng.wav"
@@ -58,7 +58,7 @@ def _actions(source: Path, workdir: Path) -> dict[str, Callable[[], None]]:
         audio.render(leaflet, settings, targets)
 
     def our_synthesis() -> None:
-        synthesiser = audio.Synthesiser(leaflet.meta.language, settings.audio)
+        synthesiser = audio.synthesiser_for(leaflet, settings)
         try:
             audio.record(build_script(leaflet, settings), synthesiser, settings.audio.sentence_pause_ms)
         finally:
