@@ -42,6 +42,19 @@ class InputError(Exception):
         return cls.at(path, first_line, f"{message} ({err})")
 
 
+def key_lines(node, prefix: str = "") -> dict[str, int]:
+    """Map the dotted keys of a composed YAML mapping (``audio.rate``) to the 1-based line each is written on."""
+    import yaml
+
+    lines: dict[str, int] = {}
+    if isinstance(node, yaml.MappingNode):
+        for key, value in node.value:
+            dotted = f"{prefix}{key.value}"
+            lines[dotted] = key.start_mark.line + 1
+            lines.update(key_lines(value, dotted + "."))
+    return lines
+
+
 class RenderError(Exception):
     """A format could not be produced for a reason outside the source (a missing voice, say)."""
 

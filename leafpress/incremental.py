@@ -85,6 +85,7 @@ class Inputs:
     def __init__(self, settings: Settings):
         self.settings = settings
         self._files: dict[Path, str] = {}
+        self._catalogues: dict[str, str] = {}  # language -> hash of its catalogue files
 
     def file(self, path: Path) -> str:
         path = Path(path).resolve()
@@ -119,14 +120,22 @@ class Inputs:
         installed = sorted({file.path for face in self.settings.fonts.faces for file in face.files if not file.path.is_relative_to(root)})
         return _digest(own, *(f"{path}:{_stat(path)}" for path in installed))
 
+    @cached_property
+    def _catalogue_names(self) -> list[str]:
+        from .languages.catalogue import folder
+
+        return sorted(p.name for p in folder(self.settings.layouts_dir).glob("*.yaml"))
+
     def catalogue(self, language: str | None) -> str:
         """The catalogue files a language's fixed text comes from, and which catalogues exist."""
-        from .languages.catalogue import catalogue_files, folder
+        from .languages.catalogue import catalogue_files
 
         if not language:
             return MISSING
-        names = sorted(p.name for p in folder(self.settings.layouts_dir).glob("*.yaml"))
-        return _digest(*names, *(self.file(path) for path in catalogue_files(language, self.settings.layouts_dir) if path))
+        if language not in self._catalogues:
+            files = catalogue_files(language, self.settings.layouts_dir)
+            self._catalogues[language] = _digest(*self._catalogue_names, *(self.file(path) for path in files if path))
+        return self._catalogues[language]
 
     @cached_property
     def pronunciations(self) -> str:

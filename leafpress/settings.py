@@ -15,7 +15,7 @@ from typing import Any
 
 import yaml
 
-from .errors import InputError, Problem
+from .errors import InputError, Problem, key_lines
 from .languages.fonts import Face, FontFile, FontOptions
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -120,7 +120,7 @@ def load_settings(path: Path = SETTINGS_FILE) -> Settings:
     except yaml.YAMLError as err:
         raise InputError.from_yaml(path, err, text, 1, "settings are not valid YAML") from None
     data = data if isinstance(data, dict) else {}
-    reader = _SettingsReader(path, _key_lines(node))
+    reader = _SettingsReader(path, key_lines(node))
     settings = reader.build(Settings, data, "")
     if "fonts" not in data and path.resolve() != SETTINGS_FILE:
         settings = dataclasses.replace(settings, fonts=load_settings(SETTINGS_FILE).fonts)  # the shipped fonts
@@ -129,17 +129,6 @@ def load_settings(path: Path = SETTINGS_FILE) -> Settings:
     if reader.problems:
         raise InputError(reader.problems)
     return settings
-
-
-def _key_lines(node: yaml.Node | None, prefix: str = "") -> dict[str, int]:
-    """Map dotted keys (``audio.rate``) to the 1-based line they are written on."""
-    lines: dict[str, int] = {}
-    if isinstance(node, yaml.MappingNode):
-        for key, value in node.value:
-            dotted = f"{prefix}{key.value}"
-            lines[dotted] = key.start_mark.line + 1
-            lines.update(_key_lines(value, dotted + "."))
-    return lines
 
 
 class _SettingsReader:

@@ -67,6 +67,7 @@ class _ScriptWriter:
         pronunciations = load_pronunciations(settings.layouts_dir / "pronunciations.yaml")
         self.labels = catalogue_for(leaflet.meta.language, settings.layouts_dir)
         self.say = Normaliser(self.labels, pronunciations)
+        self.contact_words = self.labels.entries.get("audio.contact_section_words", [])
         self.utterances: list[Utterance] = []
         self.chapters: list[Chapter] = []
         self.duration_index = 0
@@ -150,7 +151,7 @@ class _ScriptWriter:
     def _contact_blocks(self, sections) -> list[Block]:
         """The opening blocks of a "Contact …" section; failing that, every block that gives a number or address."""
         for section in sections:
-            if self.labels.language.lower().startswith("en") and section.heading is not None and "contact" in section.heading.text.lower():
+            if section.heading is not None and any(word.lower() in section.heading.text.lower() for word in self.contact_words):
                 blocks = []
                 for block in section.blocks:
                     if isinstance(block, Heading):

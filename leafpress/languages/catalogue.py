@@ -18,7 +18,7 @@ from typing import Any
 
 import yaml
 
-from ..errors import InputError, Problem
+from ..errors import InputError, Problem, key_lines
 from ..model import Meta, ReviewDate
 from .tags import babel_locale, language_info
 
@@ -163,7 +163,7 @@ def load(path: Path) -> Catalogue:
         raise InputError.from_yaml(path, err, text, 1, "the fixed-text catalogue is not valid YAML") from None
     if not isinstance(data, dict):
         raise InputError.at(path, 1, "the fixed-text catalogue must be 'key: text' lines, as in en.yaml")
-    lines = _key_lines(node)
+    lines = key_lines(node)
     problems: list[Problem] = []
     entries: dict[str, Any] = {}
     for key, value in _flatten(data):
@@ -193,16 +193,6 @@ def _flatten(data: Mapping, prefix: str = "") -> Iterator[tuple[str, Any]]:
             yield from _flatten(value, dotted + ".")
         else:
             yield dotted, value
-
-
-def _key_lines(node: yaml.Node | None, prefix: str = "") -> dict[str, int]:
-    lines: dict[str, int] = {}
-    if isinstance(node, yaml.MappingNode):
-        for key, value in node.value:
-            dotted = f"{prefix}{key.value}"
-            lines[dotted] = key.start_mark.line + 1
-            lines.update(_key_lines(value, dotted + "."))
-    return lines
 
 
 def unreviewed_languages(layouts_dir: Path) -> list[str]:

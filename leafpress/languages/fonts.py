@@ -149,6 +149,7 @@ def _missing_problem(char: str, faces: list[Face], info: LanguageInfo, where: tu
                    f"(e.g. '{key}: [Noto Sans …]') or remove the character")
 
 
+@cache
 def covered(face: Face) -> frozenset[str]:
     """The characters every weight of a face has a glyph for (empty if a file is missing)."""
     sets = [_cmap(file) for file in face.files]

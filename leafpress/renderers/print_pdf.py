@@ -16,7 +16,7 @@ from ..errors import RenderError
 from ..languages.catalogue import STAMP_SEPARATOR, Catalogue, catalogue_for
 from ..languages.fonts import FontFile, FontPlan, face_bytes, plan_fonts
 from ..languages.tags import language_info
-from ..model import Leaflet, Link, Table, walk
+from ..model import Leaflet, Link
 from ..segments import segments
 from ..settings import PageOptions, Settings
 from ..templates import css_string, environment, isolate_ltr
@@ -107,21 +107,18 @@ def page_number_content(label: str) -> str:
 def printed_text(leaflet: Leaflet, settings: Settings, labels: Catalogue) -> str:
     """Every character the PDFs draw: the leaflet's text, its links' addresses, the fixed text and the brand."""
     org = settings.organisation
-    links = [span.href for block in walk(leaflet.blocks) for span in _links(block)]
+    texts = segments(leaflet)
+    links = [span.href for segment in texts for span in _spans(segment.inlines) if isinstance(span, Link)]
     brand = [org.name, org.switchboard, org.website, org.patient_advice.name, org.patient_advice.phone, org.patient_advice.email]
-    return "\n".join([*(segment.text for segment in segments(leaflet)), leaflet.meta.department or "", *links, *brand,
+    return "\n".join([*(segment.text for segment in texts), leaflet.meta.department or "", *links, *brand,
                       *labels.values("print."), *labels.stamp_parts(leaflet.meta)])
 
 
-def _links(block) -> list:
-    spans = [cell for row in (block.header, *block.rows) for cell in row] if isinstance(block, Table) else [getattr(block, "inlines", ())]
-    return [span for inlines in spans for span in _walk_inlines(inlines) if isinstance(span, Link)]
-
-
-def _walk_inlines(spans):
+def _spans(spans):
+    """Every span, those inside bold and links included."""
     for span in spans:
         yield span
-        yield from _walk_inlines(getattr(span, "children", ()))
+        yield from _spans(getattr(span, "children", ()))
 
 
 def _locate(char: str, leaflet: Leaflet, catalogue: Path, settings_file: Path) -> tuple[Path, int] | None:
