@@ -7,6 +7,7 @@ MP3, so staff can proofread exactly what patients hear.
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass
 
 from .languages.catalogue import Catalogue, catalogue_for
@@ -73,7 +74,7 @@ class _ScriptWriter:
         self.duration_index = 0
 
     def add(self, text: str, pause_ms: int | None = None) -> None:
-        sentences = split_sentences(self.say(text))
+        sentences = [s for s in split_sentences(self.say(text)) if any(char.isalnum() for char in s)]  # never a lone "."
         for index, sentence in enumerate(sentences):
             last = index == len(sentences) - 1
             pause = pause_ms if last and pause_ms is not None else self.options.sentence_pause_ms
@@ -201,7 +202,7 @@ class _ScriptWriter:
                 label = headers[col] if col < len(headers) else ""
                 parts.append(f"{label}: {value}" if label else value)
             if parts:
-                self.add(". ".join(_sentence(p).rstrip(".") for p in parts) + ".", self.options.item_pause_ms)
+                self.add(" ".join(_sentence(p) for p in parts), self.options.item_pause_ms)
 
 
 def block_text(block: Block) -> str:
@@ -222,7 +223,9 @@ def block_text(block: Block) -> str:
 def _sentence(text: str) -> str:
     """End a heading, list item or cell with a full stop so the engine pauses after it."""
     text = text.strip()
-    return text if not text or text[-1] in SENTENCE_MARKS else f"{text}."
+    if not text or text[-1] in SENTENCE_MARKS:
+        return text
+    return text + ("。" if unicodedata.east_asian_width(text[-1]) in "WF" else ".")  # a Chinese full stop after Chinese
 
 
 @dataclass(frozen=True)

@@ -195,7 +195,8 @@ def _flatten(data: Mapping, prefix: str = "") -> Iterator[tuple[str, Any]]:
             yield dotted, value
 
 
-def unreviewed_languages(layouts_dir: Path) -> list[str]:
+@cache
+def unreviewed_languages(layouts_dir: Path) -> tuple[str, ...]:
     """"Polski (pl)", … for every catalogue no native speaker has checked yet."""
     found = []
     for path in sorted(folder(layouts_dir).glob("*.yaml")):
@@ -205,7 +206,7 @@ def unreviewed_languages(layouts_dir: Path) -> list[str]:
             continue
         if not catalogue.reviewed:
             found.append(f"{catalogue.name} ({path.stem})")
-    return found
+    return tuple(found)
 
 
 # -- checking every catalogue against the reference ---------------------------------------

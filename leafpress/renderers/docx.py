@@ -63,7 +63,7 @@ class _DocxWriter:
 
         self.leaflet = leaflet
         self.settings = settings
-        self.labels = catalogue_for(leaflet.meta.language, settings.layouts_dir)
+        self.stamp = catalogue_for(leaflet.meta.language, settings.layouts_dir).stamp(leaflet.meta)
         self.info = language_info(leaflet.meta.language)
         self.protected = protected_pattern(leaflet.meta)
         self.do_not_translate = settings.docx.do_not_translate_style
@@ -271,7 +271,7 @@ class _DocxWriter:
             section._sectPr.append(_element("w:bidi"))  # columns and page furniture right to left too
         paragraph = section.footer.paragraphs[0]
         paragraph.style = self.doc.styles["Footer"]
-        paragraph.add_run(self.labels.stamp(self.leaflet.meta), style=self.do_not_translate)
+        paragraph.add_run(self.stamp, style=self.do_not_translate)
 
     def _properties(self) -> None:
         meta = self.leaflet.meta
@@ -281,7 +281,7 @@ class _DocxWriter:
         props.keywords = f"{meta.resource_number}; patient information" + (f"; {meta.department}" if meta.department else "")
         props.author = self.settings.organisation.name
         props.last_modified_by = self.settings.organisation.name
-        props.comments = self.labels.stamp(meta)
+        props.comments = self.stamp
         props.language = meta.language
         props.category = "Patient information"
         props.revision = 1
@@ -350,11 +350,11 @@ def _with_fixed_times(package: bytes, day: dt.date) -> bytes:
 
 
 def render(leaflet: Leaflet, settings: Settings, targets: Mapping[str, Path]) -> None:
-    _DocxWriter(leaflet, settings).write(targets["docx"])
+    writer = _DocxWriter(leaflet, settings)
+    writer.write(targets["docx"])
     names = {key: _final_name(leaflet, key) for key in RENDERER.outputs}
     targets["translation_brief"].write_text(brief.brief_text(leaflet, settings, names), encoding="utf-8")
-    stamp = catalogue_for(leaflet.meta.language, settings.layouts_dir).stamp(leaflet.meta)
-    targets["xliff"].write_bytes(xliff.xliff_document(leaflet, names["docx"], stamp))
+    targets["xliff"].write_bytes(xliff.xliff_document(leaflet, names["docx"], writer.stamp))
 
 
 def _final_name(leaflet: Leaflet, key: str) -> str:
