@@ -27,6 +27,8 @@ REFERENCE = "en"
 PLURAL_KEYS = ("audio.duration", "audio.sections")
 PLURAL_CATEGORIES = ("zero", "one", "two", "few", "many", "other")
 STAMP_SEPARATOR = " · "
+# libyaml's safe loader where PyYAML has it: reading every catalogue (for the brief) took 0.2 s in pure Python.
+YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 @dataclass(frozen=True)
@@ -144,6 +146,8 @@ def _same_script(language: str, files: Mapping[str, Path]) -> Path | None:
     wanted = language_info(language)
     matches = []
     for stem, path in files.items():
+        if stem.split("-")[0] != wanted.language:
+            continue
         other = language_info(stem)
         if (other.language, other.script) == (wanted.language, wanted.script):
             matches.append((other.territory == wanted.territory, -len(stem), path))
@@ -155,8 +159,8 @@ def load(path: Path) -> Catalogue:
     """One catalogue file, flattened to dotted keys; InputError with file:line if it can't be read."""
     try:
         text = path.read_text(encoding="utf-8")
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
+        node = yaml.compose(text, Loader=YAML_LOADER)
+        data = yaml.load(text, Loader=YAML_LOADER)  # noqa: S506 (a safe loader)
     except OSError as err:
         raise InputError.at(path, 1, f"cannot read the fixed-text catalogue ({err.strerror}); restore it from layouts/languages/") from None
     except yaml.YAMLError as err:
