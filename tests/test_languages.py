@@ -152,6 +152,19 @@ def test_a_leaflet_is_set_in_the_first_face_that_has_all_its_letters(tmp_path):
 # -- every format of a translation, read back ------------------------------------------------
 
 
+@pytest.mark.parametrize("stem_", ["poem-achalasia", "knee-replacement", *(stem(suffix) for suffix in TRANSLATIONS)])
+def test_pdfs_embed_only_the_faces_the_settings_name(built, stem_):
+    """Nothing is drawn in a font the machine happens to have (a nested list's marker once was, in DejaVu)."""
+    from leafpress.settings import load_settings
+
+    configured = {face.family.replace(" ", "") for face in load_settings().fonts.faces}
+    for key in ("print", "large_print"):
+        listing = subprocess.run(["pdffonts", str(output_file(built, stem_, key))], capture_output=True, text=True, check=True).stdout
+        names = {line.split()[0].partition("+")[2] for line in listing.splitlines()[2:]}
+        families = {re.sub(r"-(Bold|Regular)$", "", name).replace("-", "") for name in names}
+        assert families and families <= configured, families - configured
+
+
 @pytest.mark.parametrize("key", ["print", "large_print"])
 @pytest.mark.parametrize("suffix", TRANSLATIONS)
 def test_pdf_draws_every_character_and_its_text_layer_is_the_source_text(built, suffix, key):

@@ -23,6 +23,7 @@ from ..templates import css_string, environment, isolate_ltr
 from .base import ProcessCache, Renderer
 
 XMP_NAMESPACE = "urn:leafpress:ns:leaflet:1.0#"  # the stamp's fields in the PDF's XMP metadata
+DRAWN_BY_THE_LAYOUT = "•–·0123456789."  # list markers and numbers, page numbers, the stamp's separator
 
 
 @dataclass(frozen=True)
@@ -111,7 +112,7 @@ def printed_text(leaflet: Leaflet, settings: Settings, labels: Catalogue) -> str
     links = [span.href for segment in texts for span in _spans(segment.inlines) if isinstance(span, Link)]
     brand = [org.name, org.switchboard, org.website, org.patient_advice.name, org.patient_advice.phone, org.patient_advice.email]
     return "\n".join([*(segment.text for segment in texts), leaflet.meta.department or "", *links, *brand,
-                      *labels.values("print."), *labels.stamp_parts(leaflet.meta)])
+                      *labels.values("print."), *labels.stamp_parts(leaflet.meta), DRAWN_BY_THE_LAYOUT])
 
 
 def _spans(spans):
