@@ -6,9 +6,11 @@ PY := $(VENV)/bin/python
 # espeak-ng: the speech engine pyttsx3 drives; pango/harfbuzz: WeasyPrint's text layout;
 # fonts-noto-core, fonts-noto-cjk: complete fonts for every script leaflets are translated into (Arabic,
 # Urdu, Bengali, Gurmukhi, Gujarati, Tamil, Chinese...), named in layouts/settings.yaml;
-# poppler-utils: pdftotext/pdftoppm for the tests and page previews; libreoffice-writer-nogui: the
-# test that LibreOffice opens the Word file cleanly.
-SYSTEM_PACKAGES := espeak-ng libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-noto-core fonts-noto-cjk poppler-utils libreoffice-writer-nogui
+# liblouis-data, python3-louis: the braille translator and its tables (no PyPI wheel bundles the library;
+# Debian's ctypes binding is linked into .venv/); poppler-utils: pdftotext/pdftoppm for the tests and
+# page previews; libreoffice-writer-nogui: the test that LibreOffice opens the Word file cleanly.
+SYSTEM_PACKAGES := espeak-ng libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-noto-core fonts-noto-cjk liblouis-data python3-louis poppler-utils libreoffice-writer-nogui
+LOUIS := /usr/lib/python3/dist-packages/louis
 # pandoc: the peer `make bench` compares the Word file with; installed by that target only.
 BENCH_PACKAGES := pandoc
 
@@ -36,7 +38,13 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt constraints.txt
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.txt -r requirements-dev.txt -c constraints.txt
 	touch $@
 
-venv: $(VENV)/.installed
+# Debian's liblouis binding (pure Python over ctypes) made importable in .venv/, and nothing else of
+# Debian's Python packages.
+$(VENV)/.louis: $(VENV)/.installed
+	ln -sfn $(LOUIS) "$$($(PY) -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')/louis"
+	touch $@
+
+venv: $(VENV)/.installed $(VENV)/.louis
 
 build: system venv
 	$(PY) generate.py build

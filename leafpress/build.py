@@ -32,7 +32,7 @@ from .settings import Settings
 log = logging.getLogger(__name__)
 
 MANIFEST_NAME = "manifest.json"
-OUTPUT_KEYS = ("print", "large_print", "docx", "audio", "audio_script", "translation_brief", "xliff")
+OUTPUT_KEYS = ("print", "large_print", "docx", "audio", "audio_script", "translation_brief", "xliff", "braille")
 # A build writes the manifest and build state this often (and when it ends), so a killed build
 # leaves a manifest listing most of what it made and the next one resumes from there.
 CHECKPOINT_SECONDS = 2

@@ -16,7 +16,7 @@ from .settings import PROJECT_ROOT, SETTINGS_FILE
 
 DEFAULT_SOURCE = PROJECT_ROOT / "source"
 DEFAULT_OUT = PROJECT_ROOT / "output"
-FORMAT_NAMES = "print,large-print,docx,audio"
+FORMAT_NAMES = "print,large-print,docx,audio,braille"
 
 
 def _date(text: str) -> dt.date:
@@ -30,7 +30,7 @@ def make_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="generate.py",
         description="Publish patient leaflets from one Markdown source each: print PDF, "
-        "large-print PDF, Word for translators and an MP3 audio reading.",
+        "large-print PDF, Word for translators, an MP3 audio reading and braille.",
     )
     parser.add_argument("-v", "--verbose", action="store_true", help="show diagnostic messages")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -67,7 +67,7 @@ def make_parser() -> argparse.ArgumentParser:
     reviews.add_argument("--out", type=Path, default=DEFAULT_OUT, metavar="DIR",
                          help="folder for reviews.csv (default: output/)")
 
-    preview = commands.add_parser("preview", help="render PNG thumbnails of every page of the built PDFs")
+    preview = commands.add_parser("preview", help="render PNG thumbnails of every page of the built PDFs, and the braille as Unicode cells")
     common(preview)
     preview.add_argument("--out", type=Path, default=DEFAULT_OUT, metavar="DIR", help="output folder (default: output/)")
     preview.add_argument("--dpi", type=int, default=50, help="resolution of the thumbnails (default: 50)")
@@ -264,7 +264,8 @@ def _preview(args, sources) -> int:
             failed += 1
             print(f"{leaflet.source}: preview: {err}", file=sys.stderr)
             continue
-        print(f"{leaflet.source}: {len(images)} page images in {_shown(images[0].parent)}")
+        print(f"{leaflet.source}: {sum(p.suffix == '.png' for p in images)} page images"
+              f"{' and its braille as Unicode cells' if any(p.suffix == '.txt' for p in images) else ''} in {_shown(images[0].parent)}")
     return 1 if failed else 0
 
 

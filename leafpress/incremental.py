@@ -33,11 +33,14 @@ FORMAT_INPUTS: dict[str, tuple[str, ...]] = {
     "large-print": ("images", "settings", "templates", "catalogue", "fonts", "tool"),
     "docx": ("images", "settings", "templates", "catalogue", "tool"),
     "audio": ("settings", "catalogue", "pronunciations", "speech_engine", "tool"),
+    "braille": ("settings", "catalogue", "braille_engine", "tool"),
 }
-ALL_INPUTS = ("images", "settings", "templates", "catalogue", "fonts", "pronunciations", "speech_engine", "tool")  # for a format not listed above
+# For a format not listed above: everything.
+ALL_INPUTS = ("images", "settings", "templates", "catalogue", "fonts", "pronunciations", "speech_engine", "braille_engine", "tool")
 # Files in layouts/ that no leaflet is made from (the pronunciation list counts for audio only).
 NOT_TEMPLATES = frozenset({"pronunciations.yaml", "index.html.j2"})
 SPEECH_ENGINE = "espeak-ng"  # the program pyttsx3 drives on Linux
+TABLES = "/usr/share/liblouis/tables"  # liblouis-data
 ENGINES = ("weasyprint", "pikepdf", "python-docx", "pyttsx3", "lameenc", "mutagen", "numpy", "jinja2", "markdown-it-py", "pyyaml")
 
 REASONS = {
@@ -49,6 +52,7 @@ REASONS = {
     "fonts": "the fonts changed",
     "pronunciations": "the pronunciation list changed",
     "speech_engine": "the speech engine was updated",
+    "braille_engine": "liblouis was updated",
     "tool": "leafpress was updated",
 }
 MISSING = "missing"
@@ -154,6 +158,15 @@ class Inputs:
             return MISSING
 
     @cached_property
+    def braille_engine(self) -> str:
+        """liblouis's version and its tables (a system package, like espeak-ng): a new release translates differently."""
+        try:
+            import louis
+        except ImportError:
+            return "absent"
+        return _digest(louis.version(), *(f"{p.name}:{_stat(p)}" for p in sorted(Path(TABLES).glob("*")) if p.is_file()))
+
+    @cached_property
     def tool(self) -> str:
         """leafpress's own code, the Python version and the versions of the engines it drives."""
         code = self._files_hash(PACKAGE_DIR, sorted(PACKAGE_DIR.rglob("*.py")))
@@ -178,6 +191,7 @@ class Inputs:
             "fonts": lambda: self.fonts,
             "pronunciations": lambda: self.pronunciations,
             "speech_engine": lambda: self.speech_engine,
+            "braille_engine": lambda: self.braille_engine,
             "tool": lambda: self.tool,
             "images": lambda: self.images(source, record),
             "catalogue": lambda: self.catalogue((record or {}).get("language")),

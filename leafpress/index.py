@@ -25,6 +25,7 @@ FILE_LABELS = {
     "audio_script": "Audio script",
     "translation_brief": "Translation brief",
     "xliff": "XLIFF (for translation tools)",
+    "braille": "Braille (BRF, for an embosser)",
 }
 STATUS_LABELS = {"overdue": "Overdue", "due-soon": "Due soon", "ok": "Up to date"}
 

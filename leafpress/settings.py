@@ -83,6 +83,15 @@ class AudioOptions:
 
 
 @dataclass(frozen=True)
+class BrailleOptions:
+    """The ``braille:`` settings: the page an embosser takes, and the table of English leaflets."""
+
+    table: str = "en-ueb-g2.ctb"  # liblouis table(s) for English leaflets: UEB grade 2; en-ueb-g1.ctb for grade 1
+    cells_per_line: int = 40
+    lines_per_page: int = 25
+
+
+@dataclass(frozen=True)
 class ReviewOptions:
     overdue_fails: bool = False  # an overdue leaflet fails build and check, as --strict-reviews does
 
@@ -97,6 +106,7 @@ class Settings:
     )
     docx: DocxOptions = field(default_factory=DocxOptions)
     audio: AudioOptions = field(default_factory=AudioOptions)
+    braille: BrailleOptions = field(default_factory=BrailleOptions)
     reviews: ReviewOptions = field(default_factory=ReviewOptions)
     fonts: FontOptions = field(default_factory=FontOptions)
     layouts_dir: Path = LAYOUTS_DIR
@@ -151,7 +161,7 @@ class _SettingsReader:
                 continue
             kind = fields[key].type
             nested = {"PatientAdvice": PatientAdvice, "Organisation": Organisation, "Colours": Colours,
-                      "PageOptions": PageOptions, "DocxOptions": DocxOptions, "AudioOptions": AudioOptions,
+                      "PageOptions": PageOptions, "DocxOptions": DocxOptions, "AudioOptions": AudioOptions, "BrailleOptions": BrailleOptions,
                       "ReviewOptions": ReviewOptions}.get(kind)
             if kind == "FontOptions":
                 values[key] = self.fonts(value, dotted)
@@ -255,6 +265,10 @@ class _SettingsReader:
                 self.problem(f"large_print.{key}", f"large_print.{key} must be at least 16 pt (RNIB Clear Print); 18 is recommended")
         if lp.line_height < 1.5:
             self.problem("large_print.line_height", "large_print.line_height must be at least 1.5 (RNIB Clear Print)")
+        braille = settings.braille
+        if braille.cells_per_line < 20 or braille.lines_per_page < 5:
+            self.problem("braille.cells_per_line" if braille.cells_per_line < 20 else "braille.lines_per_page",
+                         "a braille page needs at least 20 cells a line and 5 lines (embossers take 40 by 25 or so)")
         if settings.print.body_size < 12:
             self.problem("print.body_size", "print.body_size must be at least 12 pt (RNIB Clear Print)")
         if not re.fullmatch(r"[A-Za-z][A-Za-z0-9_]*", settings.docx.do_not_translate_style):

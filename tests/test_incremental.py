@@ -22,7 +22,7 @@ from leafpress.settings import FONTS_DIR, LAYOUTS_DIR, load_settings
 
 from .conftest import FIXTURES, run_cli, write_leaflet
 
-FORMATS = ["print", "large-print", "docx", "audio"]
+FORMATS = ["print", "large-print", "docx", "audio", "braille"]
 TODAY = dt.date(2026, 1, 1)
 FRONT = """\
 title: {title}
