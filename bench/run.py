@@ -30,6 +30,7 @@ from leafpress.build import build_leaflet, default_jobs
 from leafpress.languages.catalogue import catalogue_for
 from leafpress.model import Bold, Callout, Heading, Image, ListBlock, Paragraph, Table, plain_text
 from leafpress.reader import read_leaflet
+from leafpress.segments import segments
 from leafpress.settings import PROJECT_ROOT as ROOT
 from leafpress.settings import load_settings
 
@@ -37,7 +38,7 @@ EXAMPLE = ROOT / "source" / "poem-achalasia.md"
 # The example in other scripts, of the same length: right to left in Nastaliq, and Chinese.
 TRANSLATIONS = (ROOT / "bench" / "leaflets" / "poem-achalasia.ur.md", ROOT / "bench" / "leaflets" / "poem-achalasia.zh-Hans.md")
 GENERATE = ROOT / "generate.py"
-LIBRARY_FORMATS = "print,large-print,docx"
+LIBRARY_FORMATS = "print,large-print,docx,braille"
 TODAY = "2026-01-01"
 TARGETS = {"format": 1.25, "efficiency": 0.85, "noop_s": 1.0, "edit_ratio": 1.3, "worker_mb": 300, "help_s": 0.3}
 
@@ -134,6 +135,29 @@ def python_docx_floor(leaflet, target: Path) -> Callable[[], object]:
         document.save(str(target))
 
     return make
+
+
+def liblouis_floor(leaflet, settings, target: Path) -> Callable[[], object]:
+    """liblouis alone translating the leaflet's text (every paragraph, heading, item and cell) to BRF, with no layout."""
+    import louis
+
+    from leafpress.renderers.braille import DISPLAY_TABLE
+
+    tables = [DISPLAY_TABLE, settings.braille.table]
+    texts = [segment.text for segment in segments(leaflet)]
+
+    def make() -> None:
+        target.write_text("\n".join(louis.translateString(tables, text) for text in texts), encoding="ascii")
+
+    return make
+
+
+def braille_row(workdir: Path, repeat: int) -> dict:
+    settings = load_settings()
+    ours, floor = paired_times(lambda: build_leaflet(EXAMPLE, workdir / "ours", ["braille"], settings, dt.date.fromisoformat(TODAY)),
+                               liblouis_floor(read_leaflet(EXAMPLE), settings, workdir / "floor.brf"), repeat)
+    return {"format": "braille", "ours_s": ours, "floor": "liblouis alone, the same text, UEB grade 2", "floor_s": floor,
+            "ratio": ours / floor, "target": TARGETS["format"]}
 
 
 def format_rows(workdir: Path, repeat: int, source: Path = EXAMPLE) -> list[dict]:
@@ -301,6 +325,7 @@ def main(argv: list[str] | None = None) -> int:
         rows = format_rows(workdir, args.repeat)
         rows.append(pandoc_row(workdir, args.repeat))
         rows.append(audio_row(workdir))
+        rows.append(braille_row(workdir, args.repeat))
         for translation in TRANSLATIONS:
             rows += [*format_rows(workdir, args.repeat, translation), audio_row(workdir, translation)]
         print("Per format: done", flush=True)

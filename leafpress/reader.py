@@ -135,8 +135,7 @@ def _split_front_matter(path: Path, text: str) -> tuple[str, int, str, int]:
 
 def _read_meta(path: Path, front: str, first_line: int, file_language: str | None) -> tuple[Meta, dict[str, int]]:
     try:
-        node = yaml.compose(front, Loader=_FrontMatterLoader)
-        data = yaml.load(front, Loader=_FrontMatterLoader)  # noqa: S506 (a SafeLoader)
+        node, data = _compose_and_load(front)
     except yaml.YAMLError as err:
         raise InputError.from_yaml(path, err, front, first_line, "front matter is not valid YAML; write one 'key: value' per line") from None
     if not isinstance(data, dict) or node is None:
@@ -223,6 +222,16 @@ def _read_meta(path: Path, front: str, first_line: int, file_language: str | Non
         do_not_translate=do_not_translate,
     )
     return meta, key_lines
+
+
+def _compose_and_load(text: str) -> tuple[yaml.Node | None, Any]:
+    """The YAML's node tree (for line numbers) and its data, parsing it once."""
+    loader = _FrontMatterLoader(text)
+    try:
+        node = loader.get_single_node()
+        return node, loader.construct_document(node) if node is not None else None
+    finally:
+        loader.dispose()
 
 
 class _FrontMatterLoader(yaml.SafeLoader):

@@ -43,12 +43,9 @@ class Louis:
         self._louis = louis
         self.tables = [DISPLAY_TABLE, *table.split(",")]
         try:
-            louis.translateString(self.tables, "a")
+            self.spaced_units = _spaced_units(self)
         except RuntimeError as err:
             raise RenderError(f"the braille table '{table}' cannot be loaded ({err}); name a table of /usr/share/liblouis/tables") from err
-
-        # A table that marks no letter after a number (Polish: "1g" reads back as "17") gets a space there.
-        self.spaced_units = self.back_translate(self._louis.translateString(self.tables, "1g")) != "1g"
 
     def translate(self, text: str, bold: list[bool] | None = None) -> str:
         if self.spaced_units:
@@ -58,8 +55,23 @@ class Louis:
         typeform = [self._louis.bold if b else self._louis.plain_text for b in bold] if bold and any(bold) else None
         return self._louis.translateString(self.tables, text, typeform=typeform).upper()
 
+    def translate_plain(self, text: str) -> str:
+        return self._louis.translateString(self.tables, text)
+
     def back_translate(self, brf: str) -> str:
         return self._louis.backTranslateString(self.tables, brf)
+
+
+_SPACED_UNITS: dict[tuple[str, ...], bool] = {}
+
+
+def _spaced_units(engine: Louis) -> bool:
+    """Whether a table marks no letter after a number (Polish: "1g" reads back as "17"), so a space must
+    part them; asked of the table itself, once per process."""
+    key = tuple(engine.tables)
+    if key not in _SPACED_UNITS:
+        _SPACED_UNITS[key] = engine.back_translate(engine._louis.translateString(engine.tables, "1g")) != "1g"
+    return _SPACED_UNITS[key]
 
 
 def table_for(leaflet: Leaflet, settings: Settings, labels: Catalogue) -> str:
