@@ -317,3 +317,15 @@ def test_new_speech_engine_version_rebuilds_the_audio_only(library, tmp_path, mo
     fake.write_text("#!/bin/sh\necho 'eSpeak NG text-to-speech: 1.52  Data at: /usr/lib'\n", encoding="utf-8")
     assert library.build() == every(formats=["audio"])
     assert {reason for r in library.report.built for reason in r.reasons.values()} == {"the speech engine was updated"}
+
+
+def test_new_liblouis_tables_rebuild_the_braille_only(library, tmp_path, monkeypatch):
+    tables = tmp_path / "tables"
+    tables.mkdir()
+    (tables / "en-ueb-g2.ctb").write_text("include en-ueb-g1.ctb\n", encoding="utf-8")
+    monkeypatch.setattr(incremental, "TABLES", str(tables))
+    library.build()
+    assert library.build() == set()
+    (tables / "en-ueb-g2.ctb").write_text("include en-ueb-g1.ctb\n# a new release\n", encoding="utf-8")
+    assert library.build() == every(formats=["braille"])
+    assert {reason for r in library.report.built for reason in r.reasons.values()} == {"liblouis was updated"}
