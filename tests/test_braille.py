@@ -78,6 +78,13 @@ def test_back_translation_gives_the_leaflet_s_words_in_order_and_the_stamp_on_pa
         assert in_order(words(part), words(back[0])), part
 
 
+def test_a_picture_is_a_transcriber_s_note(built):
+    text = output_file(built, "knee-replacement", "braille").read_bytes().decode("ascii")
+    note = text.split("@.<", 1)[1].split("@.>", 1)[0]  # UEB's transcriber's note indicators, from en.yaml
+    back = louis.backTranslateString([DISPLAY_TABLE, "en-ueb-g2.ctb"], " ".join(note.split()))
+    assert back == "Picture: A diagram of the knee joint after surgery"
+
+
 def test_bold_is_marked_and_a_language_without_a_table_gets_its_other_formats(tmp_path):
     settings = load_settings()
     bold = read_leaflet(write_leaflet(tmp_path, "bold.md", "If it hurts, **call 999** now.\n"))

@@ -188,8 +188,9 @@ class BrailleWriter:
             important = self.engine.translate(self.labels.text("print.important"))
             label = [] if block.says_important else [_Line(line) for line in self.wrap(important, indent)]
             return label + [line for inner in block.blocks for line in self.block(inner, depth)]
-        if isinstance(block, Image):
+        if isinstance(block, Image):  # a transcriber's note, within the language's note indicators
             note = self.engine.translate(self.labels.text("audio.picture", description=block.alt))
+            note = f"{self.labels.entries.get('braille.note_open', '')}{note}{self.labels.entries.get('braille.note_close', '')}"
             return [_Line(line) for line in self.wrap(note, indent + 2, indent)]
         return []
 
