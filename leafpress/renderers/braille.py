@@ -48,10 +48,10 @@ class Louis:
             raise RenderError(f"the braille table '{table}' cannot be loaded ({err}); name a table of /usr/share/liblouis/tables") from err
 
     def translate(self, text: str, bold: list[bool] | None = None) -> str:
-        if self.spaced_units:
-            spaced = [(char, strong) for index, (char, strong) in enumerate(zip(text, bold or [False] * len(text), strict=True))
-                      for char, strong in ([(" ", strong)] if index and text[index - 1].isdigit() and char.isalpha() else []) + [(char, strong)]]
-            text, bold = "".join(char for char, _ in spaced), [strong for _, strong in spaced]
+        if self.spaced_units:  # "1g" as "1 g", each bold mark kept with its character
+            bold = bold or [False] * len(text)
+            for index in reversed([i for i in range(1, len(text)) if text[i - 1].isdigit() and text[i].isalpha()]):
+                text, bold = f"{text[:index]} {text[index:]}", [*bold[:index], bold[index], *bold[index:]]
         typeform = [self._louis.bold if b else self._louis.plain_text for b in bold] if bold and any(bold) else None
         return self._louis.translateString(self.tables, text, typeform=typeform).upper()
 
@@ -70,7 +70,7 @@ def _spaced_units(engine: Louis) -> bool:
     part them; asked of the table itself, once per process."""
     key = tuple(engine.tables)
     if key not in _SPACED_UNITS:
-        _SPACED_UNITS[key] = engine.back_translate(engine._louis.translateString(engine.tables, "1g")) != "1g"
+        _SPACED_UNITS[key] = engine.back_translate(engine.translate_plain("1g")) != "1g"
     return _SPACED_UNITS[key]
 
 
