@@ -41,6 +41,7 @@ class Louis:
         except ImportError as err:
             raise RenderError("liblouis is not installed; run make (it installs liblouis-data and python3-louis)") from err
         self._louis = louis
+        self._plain: dict[str, str] = {}  # text without bold -> its braille, for this leaflet
         self.tables = [DISPLAY_TABLE, *table.split(",")]
         try:
             self.spaced_units = _spaced_units(self)
@@ -48,6 +49,13 @@ class Louis:
             raise RenderError(f"the braille table '{table}' cannot be loaded ({err}); name a table of /usr/share/liblouis/tables") from err
 
     def translate(self, text: str, bold: list[bool] | None = None) -> str:
+        if not (bold and any(bold)):  # headings and page numbers come back on every pass of the pagination
+            if text not in self._plain:
+                self._plain[text] = self._translate(text, None)
+            return self._plain[text]
+        return self._translate(text, bold)
+
+    def _translate(self, text: str, bold: list[bool] | None) -> str:
         if self.spaced_units:  # "1g" as "1 g", each bold mark kept with its character
             bold = bold or [False] * len(text)
             for index in reversed([i for i in range(1, len(text)) if text[i - 1].isdigit() and text[i].isalpha()]):
