@@ -23,7 +23,6 @@ from pathlib import Path
 
 from . import incremental
 from .errors import InputError, OutputError, RenderError
-from .languages.tags import language_info
 from .lock import output_lock
 from .model import Image, Leaflet, ReviewDate, review_status, walk
 from .renderers import RENDERERS
@@ -99,10 +98,10 @@ def _review_warnings(source: Path, line: int, next_review: ReviewDate, today: dt
 
 def catalogue_warnings(leaflet: Leaflet, settings: Settings) -> list[str]:
     """One warning when the leaflet's language has no catalogue, so its fixed text is English."""
-    from .languages.catalogue import FOLDER, catalogue_files
+    from .languages.catalogue import FOLDER, has_catalogue
 
     language = leaflet.meta.language
-    if catalogue_files(language, settings.layouts_dir)[1] is not None or language_info(language).english:
+    if has_catalogue(language, settings.layouts_dir):
         return []
     return [f"{leaflet.source}:{leaflet.line_of('language')}: warning: there is no fixed text for language '{language}', so its labels, "
             f"stamp and spoken introduction are in English; add layouts/{FOLDER}/{language}.yaml (copy en.yaml and translate it)"]

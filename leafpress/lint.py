@@ -10,12 +10,11 @@ an error of the reader.)
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections.abc import Iterator, Sequence
 
 from .errors import Problem
 from .model import Block, Callout, Heading, Image, Leaflet, ListBlock, Paragraph, plain_text, walk
-from .speech import split_sentences
+from .speech import split_sentences, word_count
 
 MAX_READING_AGE = 11
 MAX_SENTENCE_WORDS = 25
@@ -26,21 +25,8 @@ FILE_NAME_ALT = re.compile(r"\S+\.(?:png|jpe?g|gif|svg|webp)", re.IGNORECASE)
 WORD = re.compile(r"[^\W_](?:[\w'’-]*[^\W_])?")
 
 
-CHARACTERS_PER_WORD = 1.5  # Chinese and Japanese, written without spaces: about 1.5 characters a word
-
-
 def words(text: str) -> list[str]:
     return WORD.findall(text)
-
-
-def word_count(text: str) -> int:
-    """Words in any script: runs between spaces that hold a letter or digit (vowel signs and other
-    marks belong to their word), each Chinese or Japanese character counting as 1/1.5 of a word."""
-    count = 0.0
-    for token in text.split():
-        wide = sum(unicodedata.east_asian_width(char) in "WF" and char.isalnum() for char in token)
-        count += wide / CHARACTERS_PER_WORD if wide else any(char.isalnum() for char in token)
-    return round(count)
 
 
 def _prose(blocks: Sequence[Block]) -> Iterator[tuple[Paragraph, bool]]:

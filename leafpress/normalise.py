@@ -20,6 +20,7 @@ import yaml
 
 from .errors import InputError, Problem
 from .languages.catalogue import Catalogue
+from .languages.tags import language_info
 from .model import MONTH_NAMES
 
 Rule = tuple[re.Pattern[str], Callable[[re.Match[str]], str] | str]
@@ -338,7 +339,7 @@ class Normaliser:
     """Turns display text into speakable text for one language, with the words of its catalogue."""
 
     def __init__(self, words: Catalogue, pronunciations: dict[str, str]):
-        english = words.language.lower().split("-")[0] == "en"
+        english = language_info(words.language).english
         middle = ENGLISH_RULES if english else [*_time_rules(words), EMERGENCY_RULE]
         self.rules: list[Rule] = [*_address_rules(words), *middle, *_number_word_rules(words)]
         if english:

@@ -47,6 +47,19 @@ def split_sentences(text: str) -> list[str]:
     return [s.strip() for s in sentences if s.strip()]
 
 
+CHARACTERS_PER_WORD = 1.5  # Chinese and Japanese, written without spaces: about 1.5 characters a word
+
+
+def word_count(text: str) -> int:
+    """Words in any script: runs between spaces that hold a letter or digit (vowel signs and other
+    marks belong to their word), each Chinese or Japanese character counting as 1/1.5 of a word."""
+    count = 0.0
+    for token in text.split():
+        wide = sum(unicodedata.east_asian_width(char) in "WF" and char.isalnum() for char in token)
+        count += wide / CHARACTERS_PER_WORD if wide else any(char.isalnum() for char in token)
+    return round(count)
+
+
 def spoken_stamp(leaflet: Leaflet, labels: Catalogue) -> str:
     meta = leaflet.meta
     return labels.text(

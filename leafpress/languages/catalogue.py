@@ -131,13 +131,17 @@ def catalogue_files(language: str, layouts_dir: Path) -> tuple[Path, Path | None
     return reference, None if own == reference else own
 
 
+def has_catalogue(language: str, layouts_dir: Path) -> bool:
+    """Whether a language's fixed text is its own: English is the reference; another needs a catalogue."""
+    return language_info(language).language == REFERENCE or catalogue_files(language, layouts_dir)[1] is not None
+
+
 @cache
 def _catalogue_for(language: str, layouts_dir: Path) -> Catalogue:
     reference_path, path = catalogue_files(language, layouts_dir)
     reference = load(reference_path)
     if path is None:
-        found = language_info(language).language == REFERENCE
-        return Catalogue(language, reference.path, reference.entries, found=found, lines=reference.lines)
+        return Catalogue(language, reference.path, reference.entries, found=has_catalogue(language, layouts_dir), lines=reference.lines)
     own = load(path)
     return Catalogue(language, path, {**reference.entries, **own.entries}, lines=own.lines)
 

@@ -17,7 +17,6 @@ import io
 import logging
 import tempfile
 import threading
-import unicodedata
 import wave
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -28,7 +27,7 @@ from ..languages.catalogue import catalogue_for
 from ..languages.tags import language_info
 from ..model import Leaflet
 from ..settings import AudioOptions, Settings
-from ..speech import Script, build_script
+from ..speech import Script, build_script, word_count
 from .base import ProcessCache, Renderer
 
 log = logging.getLogger(__name__)
@@ -219,11 +218,8 @@ class Synthesiser:
         return np.frombuffer(data, dtype="<i2")
 
     def _plausible(self, text: str, samples) -> bool:
-        """The file lasts about as long as its words take at the chosen rate (Chinese and Japanese,
-        written without spaces, counted at about 1.5 characters a word)."""
-        wide = sum(unicodedata.east_asian_width(char) in "WF" and char.isalpha() for char in text)
-        words = max(len(text.split()), wide / 1.5)
-        expected = words * 60 / self.words_per_minute
+        """The file lasts about as long as its words take at the chosen rate (counted in any script)."""
+        expected = max(1, word_count(text)) * 60 / self.words_per_minute
         seconds = samples.size / self.sample_rate
         return 0.25 * expected <= seconds <= 4 * expected + 2
 

@@ -20,6 +20,7 @@ from pathlib import Path
 
 from ..errors import RenderError
 from ..languages.catalogue import Catalogue, catalogue_for
+from ..languages.tags import language_info
 from ..model import Block, Bold, Callout, Heading, Image, Inline, Leaflet, Link, ListBlock, Paragraph, Table, Text, plain_text
 from ..settings import BrailleOptions, Settings
 from ..templates import printable_url
@@ -84,7 +85,7 @@ def _spaced_units(engine: Louis) -> bool:
 
 def table_for(leaflet: Leaflet, settings: Settings, labels: Catalogue) -> str:
     """The liblouis table list of the leaflet's language: the settings' for English leaflets, else its catalogue's."""
-    if labels.found and labels.locale_tag.split("-")[0] == "en" and settings.braille.table:
+    if language_info(leaflet.meta.language).english and settings.braille.table:
         return settings.braille.table
     table = str(labels.entries.get("braille.table", "")) if labels.found else ""
     if not table:
