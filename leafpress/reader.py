@@ -47,8 +47,9 @@ OPTIONAL_KEYS = ("subtitle", "language", "department", "do_not_translate")
 SLUG_RE = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
 LANGUAGE_RE = re.compile(r"[A-Za-z]{2,3}(?:-[A-Za-z0-9]{2,8})*")
 SOURCE_NAME_RE = re.compile(rf"(?P<slug>[^.]+)(?:\.(?P<lang>{LANGUAGE_RE.pattern}))?\.md")
-# Characters no Word file (XML 1.0) can hold, and C1 controls that are never meant as text.
-FORBIDDEN_CHARACTERS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ufffe\uffff]")
+# Characters no Word file (XML 1.0) can hold, C1 controls that are never meant as text, and a carriage
+# return outside a CR LF line end (Markdown would count it as a line break, shifting every error's line).
+FORBIDDEN_CHARACTERS = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\ufffe\uffff]")
 DATE_HELP = "write it as YYYY-MM, YYYY-MM-DD or 'June 2022'"
 
 _MARKDOWN = MarkdownIt("commonmark", {"html": True}).enable("table")

@@ -120,6 +120,15 @@ def test_control_character_in_front_matter_is_reported_at_its_line(tmp_path):
     assert problems(path) == [f"{path}:6: control character U+0007 is not allowed in a leaflet; delete it"]
 
 
+def test_a_carriage_return_alone_is_refused_but_crlf_line_ends_are_fine(tmp_path):
+    """Markdown counts a lone CR as a line break, so every later error would name the wrong line."""
+    path = tmp_path / "leaflet.md"
+    path.write_bytes(f"---\r\n{VALID_FRONT}---\r\nSome text.\r\n\r\nMore\rtext.\r\n".encode())
+    assert problems(path) == [f"{path}:9: control character U+000D is not allowed in a leaflet; delete it"]
+    path.write_bytes(path.read_bytes().replace(b"More\rtext", b"More text"))
+    assert read_leaflet(path).meta.title == "Test leaflet"
+
+
 # The file itself ----------------------------------------------------------------
 
 
