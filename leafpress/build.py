@@ -159,7 +159,7 @@ def _render_atomically(render: Callable, leaflet: Leaflet, settings: Settings, t
     """Render into temporary files beside the targets, then rename them all into place."""
     folder = next(iter(targets.values())).parent
     folder.mkdir(parents=True, exist_ok=True)
-    staging = {key: Path(tempfile.mkstemp(dir=folder, prefix=f".{path.name}.", suffix=".tmp")[1]) for key, path in targets.items()}
+    staging = {key: _staging_file(path) for key, path in targets.items()}
     try:
         render(leaflet, settings, staging)
         for key, path in targets.items():
@@ -168,6 +168,13 @@ def _render_atomically(render: Callable, leaflet: Leaflet, settings: Settings, t
     finally:
         for temp in staging.values():
             temp.unlink(missing_ok=True)
+
+
+def _staging_file(path: Path) -> Path:
+    """A new empty file beside ``path`` for its next version (closed: renderers open it by name)."""
+    fd, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.close(fd)
+    return Path(temp)
 
 
 @dataclass

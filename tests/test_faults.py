@@ -175,6 +175,16 @@ def test_a_build_leaves_no_temporary_files_behind(tmp_path, jobs):
     assert sorted(temp.iterdir()) == []
 
 
+def test_building_leaves_no_file_open(tmp_path):
+    """A worker builds hundreds of leaflets: each output's staging file must be closed, not only renamed."""
+    source = FIXTURES / "knee-replacement.md"
+    open_before = len(os.listdir("/proc/self/fd"))
+    for _ in range(5):
+        result = build_leaflet(source, tmp_path, ["docx", "braille"], load_settings(), TODAY)
+        assert result.ok, result.problems
+    assert len(os.listdir("/proc/self/fd")) <= open_before
+
+
 class _Noted:
     """Leaves a file behind when it is freed, and in which process."""
 
