@@ -235,7 +235,7 @@ def _compose_and_load(text: str) -> tuple[yaml.Node | None, Any]:
         loader.dispose()
 
 
-class _FrontMatterLoader(yaml.SafeLoader):
+class _FrontMatterLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # libyaml's parser when PyYAML has it: 4x faster
     """Safe YAML that leaves dates as text, so an impossible date (2028-02-30) is our error, not a crash."""
 
 

@@ -52,7 +52,7 @@ def test_unclosed_front_matter(tmp_path):
 def test_invalid_yaml_reports_the_line_of_the_problem(tmp_path):
     path = write_leaflet(tmp_path, "leaflet.md", front=VALID_FRONT + "department: Cardiology: ward 3\n")
     assert problems(path) == [
-        f"{path}:6: front matter is not valid YAML; write one 'key: value' per line (mapping values are not allowed here)"
+        f"{path}:6: front matter is not valid YAML; write one 'key: value' per line (mapping values are not allowed in this context)"
     ]
 
 
