@@ -2,11 +2,14 @@
 
 Everything is measured side by side on this machine in one run; the table is printed and
 written as JSON (default output/bench.json). Short timings keep the fastest of several runs,
-ours and the floor taken in turns, as the least disturbed by other work on the machine. Per format, "ours" is a whole leafpress build of
-the example leaflet in one format (read, render, write into place) in a warm process, and the
-floor is the engine alone making the same thing: WeasyPrint on the same HTML and CSS with the
-same PDF/UA options, python-docx writing the same text with the same styles. Pandoc (md → docx)
-and `generate.py --help` are timed as whole processes. The library rows run the real command line.
+ours and the floor taken in turns, as the least disturbed by other work on the machine. Per
+format, "ours" is leafpress making the example leaflet in that format and writing it into place,
+in a warm process, from the source already read (a build reads each source once for all its
+formats; reading has its own row), and the floor is the engine alone making the same thing:
+WeasyPrint on the same HTML and CSS with the same PDF/UA options, python-docx writing the same
+text with the same styles, liblouis translating the strings the braille file holds. Pandoc
+(md → docx) and `generate.py --help` are timed as whole processes. The library rows run the
+real command line.
 """
 
 from __future__ import annotations
@@ -26,11 +29,10 @@ from collections.abc import Callable
 from pathlib import Path
 
 from bench.timing import paired_times
-from leafpress.build import build_leaflet, default_jobs
+from leafpress.build import default_jobs, render_format
 from leafpress.languages.catalogue import catalogue_for
 from leafpress.model import Bold, Callout, Heading, Image, ListBlock, Paragraph, Table, plain_text
 from leafpress.reader import read_leaflet
-from leafpress.segments import segments
 from leafpress.settings import PROJECT_ROOT as ROOT
 from leafpress.settings import load_settings
 
@@ -138,39 +140,68 @@ def python_docx_floor(leaflet, target: Path) -> Callable[[], object]:
 
 
 def liblouis_floor(leaflet, settings, target: Path) -> Callable[[], object]:
-    """liblouis alone translating the leaflet's text (every paragraph, heading, item and cell) to BRF, with no layout."""
+    """liblouis alone translating every string the braille file holds (the text with its bold, the title
+    page, stamp, contents list and page numbers, each once) to BRF, with no layout."""
     import louis
 
-    from leafpress.renderers.braille import DISPLAY_TABLE
+    from leafpress.renderers.braille import BrailleWriter
 
-    tables = [DISPLAY_TABLE, settings.braille.table]
-    texts = [segment.text for segment in segments(leaflet)]
+    asked: list[tuple[list[str], str, list[int] | None]] = []
+    translate = louis.translateString
+
+    def recording(tables: list[str], text: str, typeform: list[int] | None = None, mode: int = 0) -> str:
+        asked.append((tables, text, typeform))
+        return translate(tables, text, typeform=typeform, mode=mode)
+
+    louis.translateString = recording
+    try:
+        BrailleWriter(leaflet, settings).brf()
+    finally:
+        louis.translateString = translate
 
     def make() -> None:
-        target.write_text("\n".join(louis.translateString(tables, text) for text in texts), encoding="ascii")
+        target.write_text("\n".join(translate(tables, text, typeform=typeform) for tables, text, typeform in asked), encoding="ascii")
 
     return make
 
 
 def braille_row(workdir: Path, repeat: int) -> dict:
     settings = load_settings()
-    ours, floor = paired_times(lambda: build_leaflet(EXAMPLE, workdir / "ours", ["braille"], settings, dt.date.fromisoformat(TODAY)),
-                               liblouis_floor(read_leaflet(EXAMPLE), settings, workdir / "floor.brf"), repeat)
-    return {"format": "braille", "ours_s": ours, "floor": "liblouis alone, the same text, UEB grade 2", "floor_s": floor,
+    leaflet = read_leaflet(EXAMPLE)
+    ours, floor = paired_times(lambda: render_format(leaflet, "braille", workdir / "ours", settings),
+                               liblouis_floor(leaflet, settings, workdir / "floor.brf"), repeat)
+    return {"format": "braille", "ours_s": ours, "floor": "liblouis alone, the same strings, UEB grade 2", "floor_s": floor,
             "ratio": ours / floor, "target": TARGETS["format"]}
+
+
+def reading_row(repeat: int) -> dict:
+    """Reading a source into the document model (once per leaflet, whatever the formats), against its
+    two parsers alone on the same file; a peer, with no target."""
+    import yaml
+    from markdown_it import MarkdownIt
+
+    _, front, body = EXAMPLE.read_text(encoding="utf-8").split("---\n", 2)
+    markdown = MarkdownIt("commonmark").enable("table")
+
+    def parsers() -> None:
+        yaml.load(front, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+        markdown.parse(body)
+
+    ours, peer = paired_times(lambda: read_leaflet(EXAMPLE), parsers, repeat * 10)
+    return {"format": "reading a source (once per leaflet)", "ours_s": ours, "floor": "PyYAML and markdown-it-py alone on the same file",
+            "floor_s": peer, "ratio": ours / peer, "target": None}
 
 
 def format_rows(workdir: Path, repeat: int, source: Path = EXAMPLE) -> list[dict]:
     settings = load_settings()
     leaflet = read_leaflet(source)
-    today = dt.date.fromisoformat(TODAY)
     language = "" if source == EXAMPLE else f" ({leaflet.meta.language})"
     rows = []
     for name in ("print", "large-print"):
-        ours, floor = paired_times(lambda name=name: build_leaflet(source, workdir / "ours", [name], settings, today),
+        ours, floor = paired_times(lambda name=name: render_format(leaflet, name, workdir / "ours", settings),
                                    weasyprint_floor(leaflet, settings, name, workdir / f"floor.{name}.pdf"), repeat)
         rows.append({"format": name + language, "ours_s": ours, "floor": "WeasyPrint, same HTML, CSS and fonts, PDF/UA-1", "floor_s": floor})
-    ours, floor = paired_times(lambda: build_leaflet(source, workdir / "ours", ["docx"], settings, today),
+    ours, floor = paired_times(lambda: render_format(leaflet, "docx", workdir / "ours", settings),
                                python_docx_floor(leaflet, workdir / "floor.docx"), repeat)
     rows.append({"format": "docx" + language, "ours_s": ours, "floor": "python-docx alone, same text and styles", "floor_s": floor})
     for row in rows:
@@ -326,6 +357,7 @@ def main(argv: list[str] | None = None) -> int:
         rows.append(pandoc_row(workdir, args.repeat))
         rows.append(audio_row(workdir))
         rows.append(braille_row(workdir, args.repeat))
+        rows.append(reading_row(args.repeat))
         for translation in TRANSLATIONS:
             rows += [*format_rows(workdir, args.repeat, translation), audio_row(workdir, translation)]
         print("Per format: done", flush=True)

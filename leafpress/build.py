@@ -133,10 +133,8 @@ def build_leaflet(source: Path, out_dir: Path, formats: Sequence[str], settings:
     result.review_status = review_status(leaflet.meta.next_review, today)
     result.warnings = review_warnings(leaflet, today) + catalogue_warnings(leaflet, settings)
     for name in formats:
-        renderer = RENDERERS[name]
-        targets = output_paths(leaflet, out_dir, [name])
         try:
-            _render_atomically(renderer.render, leaflet, settings, targets)
+            targets = render_format(leaflet, name, out_dir, settings)
         except InputError as err:  # a problem of the source (a character no font has), said once for all formats
             result.problems.extend(line for line in map(str, err.problems) if line not in result.problems)
             continue
@@ -153,6 +151,14 @@ def build_leaflet(source: Path, out_dir: Path, formats: Sequence[str], settings:
         result.outputs.update(targets)
         result.built.append(name)
     return result
+
+
+def render_format(leaflet: Leaflet, name: str, out_dir: Path, settings: Settings) -> dict[str, Path]:
+    """Write one format of a read leaflet into place (every file whole or untouched); its output paths.
+    Raises the renderer's errors: InputError, RenderError, OSError."""
+    targets = output_paths(leaflet, out_dir, [name])
+    _render_atomically(RENDERERS[name].render, leaflet, settings, targets)
+    return targets
 
 
 def _render_atomically(render: Callable, leaflet: Leaflet, settings: Settings, targets: dict[str, Path]) -> None:

@@ -14,6 +14,7 @@ pictures by their alt text.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,6 +29,7 @@ from .base import Renderer
 
 DISPLAY_TABLE = "en-us-brf.dis"  # North American ASCII braille, what embossers take as BRF; first, or the output depends on the table
 BRF_CHARACTERS = frozenset(chr(code) for code in range(0x20, 0x60))
+NOT_BRF = re.compile("[^\x20-\x5f\r\n\f]")  # anything but BRF's 64 cells and the line and page ends
 # Unicode braille cells in ASCII braille order (the cell with dots n is U+2800 + n): for previews.
 ASCII_BRAILLE = " A1B'K2L@CIF/MSP\"E3H9O6R^DJG>NTQ,*5<-U8V.%[$+X!&;:4\\0Z7(_?W]#Y)="
 MIN_GAP = 3  # blank cells before the page number on a page information line (UKAAF)
@@ -118,20 +120,24 @@ class BrailleWriter:
         """Braille filled into lines at its spaces, the first line from cell ``indent + 1``, the
         others from ``runover + 1``; a word wider than a whole line (a long address) is cut, nothing else."""
         lines: list[str] = []
-        current, margin = "", indent
+        width, margin, after = self.width, indent, indent if runover is None else runover
+        words: list[str] = []
+        used = 0  # cells taken on the current line by its words and the spaces between them
         for word in brf.split():
             while word:
-                room = self.width - margin - (len(current) + 1 if current else 0)
+                room = width - margin - (used + 1 if words else 0)
                 if len(word) <= room:
-                    current, word = f"{current} {word}" if current else word, ""
-                elif current:  # the word starts the next line
-                    lines.append(" " * margin + current)
-                    current, margin = "", indent if runover is None else runover
+                    used += len(word) + (1 if words else 0)
+                    words.append(word)
+                    word = ""
+                elif words:  # the word starts the next line
+                    lines.append(" " * margin + " ".join(words))
+                    words, used, margin = [], 0, after
                 else:
                     lines.append(" " * margin + word[:room])
-                    word, margin = word[room:], indent if runover is None else runover
-        if current:
-            lines.append(" " * margin + current)
+                    word, margin = word[room:], after
+        if words:
+            lines.append(" " * margin + " ".join(words))
         return lines
 
     def centred(self, brf: str) -> list[str]:
@@ -277,8 +283,8 @@ class BrailleWriter:
                 if line.text == "":
                     continue  # no blank line at the top of a page
             page.append(line.text)
-            if section is not None and section.text not in starts and line.keep_with_next:
-                starts[section.text] = len(pages)
+            if line.keep_with_next and section is not None and (heading := section.text) not in starts:  # heading lines only
+                starts[heading] = len(pages)
         return [self._numbered(page, number) for number, page in enumerate(pages, start=1)], starts
 
     def _numbered(self, page: list[str], number: int) -> list[str]:
@@ -298,7 +304,7 @@ def unicode_braille(brf: str) -> str:
 
 def render(leaflet: Leaflet, settings: Settings, targets: Mapping[str, Path]) -> None:
     text = BrailleWriter(leaflet, settings).brf()
-    if stray := sorted({char for char in text if char not in BRF_CHARACTERS and char not in "\r\n\f"}):
+    if stray := sorted(set(NOT_BRF.findall(text))):
         raise RenderError(f"the braille table made characters BRF cannot hold ({''.join(stray)!r}); choose a 6-dot table for braille.table")
     targets["braille"].write_bytes(text.encode("ascii"))
 
