@@ -305,6 +305,11 @@ def help_time(repeat: int) -> float:
 # -- report --------------------------------------------------------------------------------
 
 
+def duration(seconds: float) -> str:
+    """Seconds as the table shows them, to three significant figures: milliseconds under a second."""
+    return f"{seconds * 1000:.3g} ms" if seconds < 1 else f"{seconds:.3g} s"
+
+
 def verdict(ok: bool) -> str:
     return "yes" if ok else "NO"
 
@@ -318,7 +323,7 @@ def table(results: dict) -> str:
         target = row.get("target")
         met = verdict(row["ratio"] <= target) if target else "(peer, no target)"
         floor = row.get("floor", "engine floor")
-        lines.append(f"| {row['format']} | {row['ours_s']:.3f} s | {row['floor_s']:.3f} s ({floor}) | {row['ratio']:.2f}× | "
+        lines.append(f"| {row['format']} | {duration(row['ours_s'])} | {duration(row['floor_s'])} ({floor}) | {row['ratio']:.2f}× | "
                      f"{f'≤ {target}×' if target else '–'} | {met} |")
     lib = results["library"]
     n, formats = lib["leaflets"], lib["formats"]
