@@ -8,11 +8,11 @@ import pytest
 
 from leafpress.errors import InputError, RenderError
 from leafpress.languages.catalogue import catalogue_for
-from leafpress.normalise import Normaliser, load_pronunciations, spell_code
 from leafpress.reader import read_leaflet
 from leafpress.renderers.audio import Synthesiser, _speech_engine, choose_voice
 from leafpress.settings import LAYOUTS_DIR, AudioOptions, load_settings
 from leafpress.speech import build_script, duration_sentence, split_sentences
+from leafpress.speech.normalise import Normaliser, load_pronunciations, spell_code
 
 from .conftest import EXAMPLE, FIXTURES, ROOT, run_cli, write_leaflet
 

@@ -18,10 +18,10 @@ from pathlib import Path
 
 import yaml
 
-from .errors import InputError, Problem
-from .languages.catalogue import Catalogue
-from .languages.tags import language_info
-from .model import MONTH_NAMES
+from ..errors import InputError, Problem
+from ..languages.catalogue import Catalogue
+from ..languages.tags import language_info
+from ..model import MONTH_NAMES
 
 Rule = tuple[re.Pattern[str], Callable[[re.Match[str]], str] | str]
 

@@ -10,10 +10,10 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
-from .languages.catalogue import Catalogue, catalogue_for
-from .model import Block, Callout, Heading, Image, Leaflet, ListBlock, Paragraph, Table, plain_text
+from ..languages.catalogue import Catalogue, catalogue_for
+from ..model import Block, Callout, Heading, Image, Leaflet, ListBlock, Paragraph, Table, plain_text
+from ..settings import Settings
 from .normalise import Normaliser, load_pronunciations, mentions_contact, spell_code
-from .settings import Settings
 
 
 @dataclass(frozen=True)
