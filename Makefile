@@ -11,11 +11,18 @@ PY := $(VENV)/bin/python
 # page previews; libreoffice-writer-nogui: the test that LibreOffice opens the Word file cleanly.
 SYSTEM_PACKAGES := espeak-ng libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-noto-core fonts-noto-cjk liblouis-data python3-louis poppler-utils libreoffice-writer-nogui
 LOUIS := /usr/lib/python3/dist-packages/louis
+# The voices (issue 12): RHVoice (its English voices, the default for English leaflets), SVOX Pico and
+# MBROLA's British English voice. They are in Debian's contrib and non-free sections, which Debian
+# does not enable by default: `make` adds them in one file of their own, NONFREE_SOURCES, and says so.
+# `make NONFREE=no` leaves the apt sources alone; the audio then falls back to espeak-ng, with a warning.
+SPEECH_PACKAGES := rhvoice rhvoice-english libttspico-utils mbrola mbrola-en1
+NONFREE_SOURCES := /etc/apt/sources.list.d/leafpress-contrib-non-free.sources
+NONFREE ?= yes
 # pandoc: the peer `make bench` compares the Word file with; installed by that target only.
 BENCH_PACKAGES := pandoc
 
 .DEFAULT_GOAL := all
-.PHONY: all system venv build check reviews preview test lint bench clean
+.PHONY: all system voices venv build check reviews preview test lint bench clean
 
 all: build
 
@@ -32,6 +39,26 @@ endef
 
 system:
 	$(call install_missing,$(SYSTEM_PACKAGES))
+	@$(MAKE) --no-print-directory voices
+
+# Debian's contrib and non-free sections for this release, added once (only if no apt source has them
+# yet), then the voices; a failure here leaves espeak-ng reading the audio, never stops make.
+voices:
+	@missing="$$(for p in $(SPEECH_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done)"; \
+	if [ -z "$$missing" ]; then exit 0; fi; \
+	if [ "$(NONFREE)" != yes ]; then echo "NONFREE=no: not installing the voices ($$missing); the audio is read by espeak-ng"; exit 0; fi; \
+	SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo); \
+	if ! apt-cache policy 2>/dev/null | grep -q 'c=non-free,' || ! apt-cache policy 2>/dev/null | grep -q 'c=contrib,'; then \
+	  codename="$$(. /etc/os-release && echo $$VERSION_CODENAME)"; \
+	  echo "Adding Debian's contrib and non-free sections ($$codename) to apt's sources, in $(NONFREE_SOURCES),"; \
+	  echo "for the speech voices RHVoice, SVOX Pico and MBROLA (make NONFREE=no to skip; delete that file to undo)"; \
+	  printf 'Types: deb\nURIs: http://deb.debian.org/debian\nSuites: %s %s-updates\nComponents: contrib non-free\nSigned-By: /usr/share/keyrings/debian-archive-keyring.gpg\n' \
+	    "$$codename" "$$codename" | $$SUDO tee $(NONFREE_SOURCES) >/dev/null; \
+	  $$SUDO apt-get update -qq; \
+	fi; \
+	echo "Installing the speech voices:" $$missing; \
+	DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends $$missing \
+	  || echo "warning: the voices could not be installed; the audio is read by espeak-ng"
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt constraints.txt
 	$(PYTHON) -m venv $(VENV)

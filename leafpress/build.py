@@ -52,6 +52,7 @@ class LeafletResult:
     reasons: dict[str, str] = field(default_factory=dict)  # format -> why it was (re)built
     unchanged: bool = False  # every format asked for was already up to date
     review_status: str | None = None  # "ok", "due-soon" or "overdue" once the source was read
+    voice: str | None = None  # "engine:voice" that read the audio, when this build made it
 
     @property
     def ok(self) -> bool:
@@ -150,6 +151,10 @@ def build_leaflet(source: Path, out_dir: Path, formats: Sequence[str], settings:
             continue
         result.outputs.update(targets)
         result.built.append(name)
+        if name == "audio":
+            from .renderers.audio import voice_for
+
+            result.voice = voice_for(leaflet, settings).key  # chosen once per process: the voice that just spoke
     return result
 
 
@@ -426,10 +431,13 @@ class Manifest:
             return
         entry = manifest_entry(result.leaflet, result.outputs, self.out_dir, self.today)
         key = (entry["source"], entry["language"])
-        previous = self.entries.get(key, {}).get("outputs") or {}
-        for name, old in previous.items():
+        before = self.entries.get(key, {})
+        for name, old in (before.get("outputs") or {}).items():
             if entry["outputs"].get(name) is None and old and (self.out_dir / old).is_file():
                 entry["outputs"][name] = old
+        voice = result.voice or before.get("voice")
+        if voice and entry["outputs"].get("audio"):
+            entry["voice"] = voice  # the engine and voice that read the audio
         self.entries[key] = entry
 
     def listed(self) -> list[dict]:

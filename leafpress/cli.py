@@ -127,6 +127,17 @@ def _main(argv: Sequence[str] | None) -> int:
     return 0  # unreachable: parser.error exits
 
 
+def voice_warning(settings) -> str:
+    """One warning when English audio falls back to espeak-ng because the recommended voice is not installed."""
+    from .speech.voices import missing_recommendation
+
+    known = missing_recommendation("en", settings)
+    if known is None:
+        return ""
+    return (f"warning: the voice {known.key} is not installed (Debian package {known.package}), so English audio is read by "
+            f"espeak-ng, which listeners understand far less well; run make to install it (see the README's audio section)")
+
+
 def _build(args, sources, settings, today: dt.date) -> int:
     from .build import UsageError, build, default_jobs, parse_formats
     from .progress import Progress
@@ -135,6 +146,8 @@ def _build(args, sources, settings, today: dt.date) -> int:
     jobs = default_jobs() if args.jobs is None else args.jobs
     if jobs < 1:
         raise UsageError("--jobs must be at least 1")
+    if "audio" in formats and (missing := voice_warning(settings)):
+        print(missing, file=sys.stderr)
     with Progress(total=len(sources), label="Building") as progress:
         def report(result) -> None:
             for line in result.warnings:

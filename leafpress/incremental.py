@@ -13,8 +13,6 @@ import hashlib
 import importlib.metadata
 import json
 import os
-import shutil
-import subprocess
 import sys
 from collections.abc import Mapping, Sequence
 from functools import cached_property
@@ -39,7 +37,6 @@ FORMAT_INPUTS: dict[str, tuple[str, ...]] = {
 ALL_INPUTS = ("images", "settings", "templates", "catalogue", "fonts", "pronunciations", "speech_engine", "braille_engine", "tool")
 # Files in layouts/ that no leaflet is made from (the pronunciation list counts for audio only).
 NOT_TEMPLATES = frozenset({"pronunciations.yaml", "index.html.j2"})
-SPEECH_ENGINE = "espeak-ng"  # the program pyttsx3 drives on Linux
 TABLES = "/usr/share/liblouis/tables"  # liblouis-data
 ENGINES = ("weasyprint", "pikepdf", "python-docx", "pyttsx3", "lameenc", "mutagen", "numpy", "jinja2", "markdown-it-py", "pyyaml")
 
@@ -147,15 +144,12 @@ class Inputs:
 
     @cached_property
     def speech_engine(self) -> str:
-        """espeak-ng's version: a system package, not among the Python engines below, and a new
-        release can say words differently. Other systems speak with their own voices: "absent"."""
-        program = shutil.which(SPEECH_ENGINE)
-        if program is None:
-            return "absent"
-        try:
-            return _digest(subprocess.run([program, "--version"], capture_output=True, timeout=30).stdout)
-        except (OSError, subprocess.SubprocessError):
-            return MISSING
+        """Every speech engine's version and voice files (system packages, not among the Python
+        engines below): a new release says words differently, and a voice installed or removed
+        changes which voice reads a language."""
+        from .speech.voices import fingerprint
+
+        return _digest(fingerprint())
 
     @cached_property
     def braille_engine(self) -> str:

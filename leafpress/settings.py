@@ -24,6 +24,7 @@ FONTS_DIR = PROJECT_ROOT / "fonts"
 SETTINGS_FILE = LAYOUTS_DIR / "settings.yaml"
 
 MIN_CONTRAST = 4.5  # WCAG 2 AA, body text
+SPEECH_ENGINES = ("rhvoice", "pico", "mbrola", "espeak")  # leafpress.speech's engines, as settings name them
 COLOUR_RE = re.compile(r"#[0-9A-Fa-f]{6}")
 
 
@@ -75,7 +76,8 @@ class AudioOptions:
     """The ``audio:`` settings; each pause is the whole silence, the engine's own end pause being trimmed."""
 
     rate: int = 155  # words a minute
-    voice: str = ""  # an installed voice's id; empty chooses one from the leaflet's language
+    voice: str = ""  # an installed espeak-ng voice's id; empty chooses one from the leaflet's language
+    voices: tuple[tuple[str, str], ...] = ()  # (language tag, "engine:voice"), from the audio.voices group
     sentence_pause_ms: int = 550
     item_pause_ms: int = 700  # after a list item or a table row
     section_pause_ms: int = 1200  # before and after a heading
@@ -165,6 +167,8 @@ class _SettingsReader:
                       "ReviewOptions": ReviewOptions}.get(kind)
             if kind == "FontOptions":
                 values[key] = self.fonts(value, dotted)
+            elif dotted == "audio.voices":
+                values[key] = self.voices(value, dotted)
             elif nested is not None:
                 if not isinstance(value, dict):
                     self.problem(dotted, f"'{dotted}' must be a group of 'key: value' lines")
@@ -222,6 +226,23 @@ class _SettingsReader:
                 continue
             heights.append((str(key), float(height)))
         return FontOptions(tuple(faces), tuple(scripts), tuple(heights))
+
+    def voices(self, data: Any, dotted: str) -> tuple[tuple[str, str], ...]:
+        """``audio.voices``: a voice per language, ``en: rhvoice:alan`` (engine, then the engine's voice name)."""
+        if data is None:
+            return ()
+        if not isinstance(data, dict):
+            self.problem(dotted, f"'{dotted}' must be a group of 'language: engine:voice' lines, like 'en: rhvoice:alan'")
+            return ()
+        chosen = []
+        for language, key in data.items():
+            engine, _, name = str(key).partition(":")
+            if engine not in SPEECH_ENGINES or not name:
+                self.problem(f"{dotted}.{language}", f"'{dotted}.{language}: {key}' must name an engine and its voice, like "
+                             f"rhvoice:alan; the engines are {', '.join(SPEECH_ENGINES)}")
+                continue
+            chosen.append((str(language), f"{engine}:{name}"))
+        return tuple(chosen)
 
     def _group(self, data: dict, dotted: str) -> dict:
         value = data.get(dotted.rpartition(".")[2]) or {}

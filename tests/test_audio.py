@@ -13,6 +13,9 @@ from mutagen.mp3 import MP3
 
 from leafpress.renderers import audio
 from leafpress.settings import AudioOptions
+from leafpress.speech import espeak
+from leafpress.speech.espeak import Synthesiser, espeak_voice
+from leafpress.speech.voices import EDGE_MS
 
 from .conftest import output_file
 
@@ -28,7 +31,7 @@ SENTENCES = [
 
 @pytest.fixture(scope="module")
 def synthesiser():
-    synthesiser = audio.Synthesiser("en-GB", AudioOptions())
+    synthesiser = Synthesiser(espeak_voice("en-GB"), AudioOptions())
     yield synthesiser
     synthesiser.close()
 
@@ -60,13 +63,13 @@ def envelope(samples, rate: int):
 def test_each_sentence_starts_and_ends_in_silence_so_joins_cannot_click(synthesiser):
     for sound in synthesiser.speak_all(SENTENCES):
         assert sound[0] == 0 and sound[-1] == 0
-        edge = synthesiser.sample_rate * (audio.EDGE_MS + 1) // 1000
+        edge = synthesiser.sample_rate * (EDGE_MS + 1) // 1000
         assert np.any(sound[:edge]) and np.any(sound[-edge:])  # the engine's own end pause is gone
 
 
 def test_silences_that_do_not_match_the_sentences_fall_back_to_one_call_each(synthesiser):
     texts = ["First paragraph.\n\nSecond paragraph in the same utterance.", "Another sentence."]
-    joined = synthesiser._call(audio.SEPARATOR.join(texts))
+    joined = synthesiser._call(espeak.SEPARATOR.join(texts))
     assert synthesiser._split(joined, len(texts)) is None  # two paragraph silences where one was expected
     sounds = synthesiser.speak_all(texts)
     assert len(sounds) == 2

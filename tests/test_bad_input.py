@@ -337,7 +337,7 @@ def test_unknown_setting(settings_file):
     line = edit(settings_file, "  bitrate_kbps: 64\n", "  speed: 3\n  bitrate_kbps: 64\n")
     assert settings_problems(settings_file) == [
         f"{settings_file}:{line}: unknown setting 'audio.speed'; the settings here are "
-        "rate, voice, sentence_pause_ms, item_pause_ms, section_pause_ms, bitrate_kbps"
+        "rate, voice, voices, sentence_pause_ms, item_pause_ms, section_pause_ms, bitrate_kbps"
     ]
 
 

@@ -19,6 +19,7 @@ from leafpress import build as build_module
 from leafpress import incremental
 from leafpress.renderers import RENDERERS, Renderer
 from leafpress.settings import FONTS_DIR, LAYOUTS_DIR, load_settings
+from leafpress.speech import espeak
 
 from .conftest import FIXTURES, run_cli, write_leaflet
 
@@ -311,7 +312,7 @@ def test_new_speech_engine_version_rebuilds_the_audio_only(library, tmp_path, mo
     fake.parent.mkdir()
     fake.write_text("#!/bin/sh\necho 'eSpeak NG text-to-speech: 1.51  Data at: /usr/lib'\n", encoding="utf-8")
     fake.chmod(0o755)
-    monkeypatch.setattr(incremental, "SPEECH_ENGINE", str(fake))
+    monkeypatch.setattr(espeak, "PROGRAM", str(fake))
     library.build()
     assert library.build() == set()
     fake.write_text("#!/bin/sh\necho 'eSpeak NG text-to-speech: 1.52  Data at: /usr/lib'\n", encoding="utf-8")

@@ -17,6 +17,7 @@ from pypdf import PdfReader
 
 from leafpress.model import Heading
 from leafpress.reader import read_leaflet
+from leafpress.speech.voices import voice_credit
 
 from .conftest import EXAMPLE, FIXTURES, ROOT, output_file, stamp
 
@@ -184,8 +185,9 @@ def test_mp3_tags_carry_title_and_stamp(built):
     assert tags["TALB"].text == ["Patient information leaflets"]
     assert tags["TLAN"].text == ["eng"]
     assert str(tags["TDRC"].text[0]) == "2022"
-    (comment,) = tags.getall("COMM")
-    assert comment.text == ["Resource number: 4853/VER2 · Last reviewed: June 2022 · Next review: June 2025"]
+    comments = {frame.desc: frame.text for frame in tags.getall("COMM")}
+    assert comments[""] == ["Resource number: 4853/VER2 · Last reviewed: June 2022 · Next review: June 2025"]
+    assert comments["voice"] == [f"Read by {custom_voice(tags)} ({voice_credit(voice_of(tags))})"]
     custom = {frame.desc: frame.text[0] for frame in tags.getall("TXXX")}
     assert custom["resource_number"] == "4853/VER2"
     assert custom["last_reviewed"] == "2022-06"
@@ -193,9 +195,22 @@ def test_mp3_tags_carry_title_and_stamp(built):
     assert tags.version[:2] == (2, 4)
 
 
+def custom_voice(tags) -> str:
+    return str(tags["TXXX:voice"])
+
+
+def voice_of(tags):
+    from leafpress.speech.voices import Voice
+
+    engine, _, name = custom_voice(tags).partition(":")
+    return Voice(engine, name, "")
+
+
 def test_mp3_is_mono_speech_at_the_set_bit_rate(built):
-    info = MP3(output_file(built, "poem-achalasia", "audio")).info
-    assert (info.channels, info.bitrate, info.sample_rate) == (1, 64000, 22050)
+    path = output_file(built, "poem-achalasia", "audio")
+    info = MP3(path).info
+    assert (info.channels, info.bitrate) == (1, 64000)
+    assert info.sample_rate in (16000, 22050, 24000)  # the voice's own rate, never resampled
 
 
 def test_audio_script_opens_with_title_stamp_and_reads_numbers_as_people_do(built):
@@ -231,7 +246,7 @@ def test_manifest_lists_every_leaflet_with_relative_paths_that_exist(built):
     assert {e["slug"] for e in entries} == set(LEAFLETS)
     for entry in entries:
         assert set(entry) == {"slug", "source", "title", "language", "resource_number", "last_reviewed",
-                              "next_review", "review_status", "outputs"}
+                              "next_review", "review_status", "outputs", "voice"}  # voice: whoever read the audio
         assert set(entry["outputs"]) == {"print", "large_print", "docx", "audio", "audio_script", "translation_brief", "xliff", "braille"}
         for key, relative in entry["outputs"].items():
             if relative is None:  # no braille table for the language yet: the build said so

@@ -9,9 +9,9 @@ import pytest
 from leafpress.errors import InputError, RenderError
 from leafpress.languages.catalogue import catalogue_for
 from leafpress.reader import read_leaflet
-from leafpress.renderers.audio import Synthesiser, _speech_engine, choose_voice
 from leafpress.settings import LAYOUTS_DIR, AudioOptions, load_settings
 from leafpress.speech import build_script, duration_sentence, split_sentences
+from leafpress.speech.espeak import Synthesiser, espeak_voice
 from leafpress.speech.normalise import Normaliser, load_pronunciations, spell_code
 
 from .conftest import EXAMPLE, FIXTURES, ROOT, run_cli, write_leaflet
@@ -249,18 +249,17 @@ def test_lists_tables_and_callouts_are_read_as_such(tmp_path):
     ]
 
 
-def test_voice_is_chosen_from_the_language():
-    engine = _speech_engine()
-    assert choose_voice(engine, "en-GB").language == "en-gb"
-    assert choose_voice(engine, "pl").language == "pl"
+def test_espeak_voice_is_chosen_from_the_language():
+    assert espeak_voice("en-GB").language == "en-gb"
+    assert espeak_voice("pl").language == "pl"
     with pytest.raises(RenderError, match="no speech voice for language 'zz' is installed"):
-        choose_voice(engine, "zz")
+        espeak_voice("zz")
 
 
 def test_synthesiser_makes_real_sound():
     import numpy as np
 
-    synthesiser = Synthesiser("en-GB", AudioOptions())
+    synthesiser = Synthesiser(espeak_voice("en-GB"), AudioOptions())
     try:
         samples = synthesiser.speak("Hello, this is a test.")
     finally:

@@ -1,237 +1,32 @@
-"""The audio reading: the script spoken through pyttsx3, joined, levelled, encoded to MP3 and tagged.
+"""The audio reading: the script spoken by the chosen voice, joined, levelled, encoded to MP3 and tagged.
 
-pyttsx3 (espeak-ng on Linux) writes one WAV per save_to_file + runAndWait, and its espeak
-driver polls every 10 ms, so one sentence per call spends most of its time waiting. Here
-several sentences go into one call, separated by paragraph breaks, where espeak-ng leaves
-a longer silence than anywhere inside a sentence; the audio is cut at those silences, and
-each call waits for pyttsx3's "finished-utterance" event, so no file is read half
-written. The pieces are joined with the pauses the script asks for, brought to one
-loudness (EBU R 128), encoded to MP3 and tagged with ID3v2.4, one chapter (CHAP, listed in
-a CTOC) per section.
+The voice comes from leafpress.speech (RHVoice, Pico, MBROLA or espeak-ng, by settings and
+ranking); each engine hands back one sound per sentence. The pieces are joined with the
+pauses the script asks for, brought to one loudness (EBU R 128), encoded to MP3 and tagged
+with ID3v2.4: the stamp and the voice in comments, one chapter (CHAP, listed in a CTOC) per
+section.
 """
 
 from __future__ import annotations
 
-import contextlib
-import io
 import logging
-import tempfile
-import threading
-import wave
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import RenderError
 from ..languages.catalogue import catalogue_for
-from ..languages.tags import language_info
 from ..model import Leaflet
-from ..settings import AudioOptions, Settings
-from ..speech import Script, build_script, word_count
-from .base import ProcessCache, Renderer
+from ..settings import Settings
+from ..speech import Script, build_script
+from ..speech.voices import Speaker, Voice, choose_voice, open_speaker, voice_credit
+from .base import Renderer
 
 log = logging.getLogger(__name__)
 
-FADE_MS = 8  # a short fade at each end of every utterance, so joins never click
-EDGE_MS = 15  # silence kept at each end of an utterance before its pause is added
 LOUDNESS_LUFS = -23.0  # EBU R 128: every leaflet plays at the same loudness
 PEAK_CEILING = 10 ** (-1 / 20)  # -1 dBFS: peaks above it are turned down, never clipped
-MAX_ATTEMPTS = 3
-BATCH_CHARS = 400  # text per save_to_file: enough to hide the driver's 10 ms poll, short enough to stay quick
-SEPARATOR = "\n\n"  # a paragraph break between the sentences of one call
-WAIT_SECONDS = 60
 MP3_QUALITY = 5  # LAME's default quality: -q 2 takes twice as long with no audible gain for speech at 64 kbit/s
-
-
-@dataclass(frozen=True)
-class Voice:
-    id: str
-    language: str
-
-
-_ENGINE = ProcessCache(limit=1)  # pyttsx3's engine is costly to start and keeps its own state
-
-
-def _speech_engine():
-    """This process's pyttsx3 engine. Freed at exit like the other engines' caches: pyttsx3's own
-    __del__, left to interpreter shutdown, prints a traceback once the modules it uses are gone."""
-
-    def start():
-        import pyttsx3
-
-        try:
-            return pyttsx3.init()
-        except Exception as err:  # pyttsx3 raises bare errors when no engine is installed
-            raise RenderError(f"no speech engine is available ({err}); install espeak-ng (make does this)") from err
-
-    return _ENGINE.get("pyttsx3", start)
-
-
-def choose_voice(engine, language: str, wanted: str = "", preferred: str = "") -> Voice:
-    """The installed voice for a BCP 47 language: ``wanted`` (audio.voice) if set, else the
-    language catalogue's ``preferred`` voice if installed, else an exact match of the tag, then
-    the same base language."""
-    voices = [Voice(v.id, str((v.languages or [""])[0]).lower()) for v in engine.getProperty("voices")]
-    if wanted:
-        for voice in voices:
-            if voice.id == wanted:
-                return voice
-        raise RenderError(f"audio.voice '{wanted}' is not installed; leave it empty to choose by language")
-    for voice in voices:
-        if preferred and preferred.lower() in (voice.id.lower(), voice.language):
-            return voice
-    tag = language.lower()
-    base = tag.split("-")[0]
-    likely = f"{base}-{language_info(language).territory.lower()}"  # fr → fr-fr, not the first French voice (fr-be)
-    for matches in (lambda v: v.language == tag, lambda v: v.language == base, lambda v: v.language == likely,
-                    lambda v: v.language.split("-")[0] == base):
-        found = [v for v in voices if matches(v)]
-        if found:
-            return found[0]
-    raise RenderError(
-        f"no speech voice for language '{language}' is installed; install one for espeak-ng "
-        "or set audio.voice in layouts/settings.yaml"
-    )
-
-
-class Synthesiser:
-    """Speaks utterances into float32 mono samples, several sentences to each call of the engine."""
-
-    def __init__(self, language: str, options: AudioOptions, preferred_voice: str = ""):
-        self.engine = _speech_engine()
-        self.voice = choose_voice(self.engine, language, options.voice, preferred_voice)
-        self.words_per_minute = options.rate
-        self.sample_rate = 0
-        self.calls = 0
-        self._workdir = tempfile.TemporaryDirectory(prefix="leafpress-audio-")
-        self._finished = threading.Event()
-        self._subscription = self.engine.connect("finished-utterance", self._on_finished)
-        self._separator_samples = 0
-        # espeak-ng sometimes loses a rate set while it is still starting (measured: 2 runs in 300
-        # spoke at its default rate throughout), so the properties are set again once a first
-        # utterance has finished, and only then is the paragraph silence measured.
-        for _ in range(2):
-            self.engine.setProperty("voice", self.voice.id)
-            self.engine.setProperty("rate", options.rate)
-            self._separator_samples = self._calibrate()
-
-    def close(self) -> None:
-        self.engine.disconnect(self._subscription)
-        self._workdir.cleanup()
-
-    def _on_finished(self, **_event) -> None:
-        self._finished.set()
-
-    def speak(self, text: str):
-        """One utterance, in a call of its own."""
-        return self.speak_all([text])[0]
-
-    def speak_all(self, texts: Sequence[str]) -> list:
-        """Every utterance's sound, trimmed to EDGE_MS of silence and faded at both ends."""
-        sounds: list = []
-        for batch in self._batches(texts):
-            pieces = self._split(self._call(SEPARATOR.join(batch)), len(batch)) if len(batch) > 1 else None
-            if pieces is None:  # one utterance, or silences that did not fall where expected
-                pieces = [self._trim(self._call(text)) for text in batch]
-            sounds.extend(_fade(piece, self.sample_rate) for piece in pieces)
-        return sounds
-
-    def _batches(self, texts: Sequence[str]) -> list[list[str]]:
-        if not self._separator_samples:
-            return [[text] for text in texts]
-        batches: list[list[str]] = [[]]
-        for text in texts:
-            if batches[-1] and sum(map(len, batches[-1])) + len(text) > BATCH_CHARS:
-                batches.append([])
-            batches[-1].append(text)
-        return [batch for batch in batches if batch]
-
-    def _calibrate(self) -> int:
-        """How long a silence marks the paragraph break between two utterances, or 0 to speak them one by one.
-
-        espeak-ng leaves exact digital silence: about 0.64 s at a paragraph break and at most
-        0.37 s inside a sentence (at 155 words a minute). Any other engine gets one call per utterance.
-        """
-        samples = self._call(f"Yes. No.{SEPARATOR}Yes.")
-        runs = sorted(length for start, length in _silences(samples, 1) if start > 0 and start + length < samples.size)
-        if len(runs) < 2 or runs[-1] < 1.4 * runs[-2]:
-            log.debug("no clear paragraph silence from this speech engine (%s); one utterance per call", runs[-2:])
-            return 0
-        return (runs[-1] + runs[-2]) // 2
-
-    def _split(self, samples, count: int) -> list | None:
-        """Cut one call's sound at its paragraph silences: exactly count - 1 of them, or None."""
-        edge = self.sample_rate * EDGE_MS // 1000
-        breaks = [(start, length) for start, length in _silences(samples, self._separator_samples)
-                  if start > 0 and start + length < samples.size]
-        if len(breaks) != count - 1:
-            log.debug("expected %d paragraph silences, found %d; speaking one utterance per call", count - 1, len(breaks))
-            return None
-        bounds = [0, *(i for start, length in breaks for i in (start + edge, start + length - edge)), samples.size]
-        pieces = [self._trim(samples[bounds[i]:bounds[i + 1]]) for i in range(0, len(bounds), 2)]
-        return pieces if all(piece.size for piece in pieces) else None
-
-    def _trim(self, samples):
-        """Keep at most EDGE_MS of silence at either end (the engine's own end pause is replaced by ours)."""
-        import numpy as np
-
-        edge = self.sample_rate * EDGE_MS // 1000
-        sound = np.flatnonzero(samples)
-        if not sound.size:
-            return samples[:0]
-        return samples[max(0, sound[0] - edge): sound[-1] + 1 + edge]
-
-    def _call(self, text: str):
-        """One save_to_file + runAndWait, waiting for the engine to say it has finished; int16 samples."""
-        for _attempt in range(MAX_ATTEMPTS):
-            self.calls += 1
-            target = Path(self._workdir.name) / f"utterance-{self.calls}.wav"
-            self._finished.clear()
-            with contextlib.redirect_stdout(io.StringIO()):  # the driver prints "Audio saved to …"
-                self.engine.save_to_file(text, str(target))
-                self.engine.runAndWait()
-                finished = self._finished.wait(WAIT_SECONDS)
-            if not finished:
-                raise RenderError(f"the speech engine did not finish speaking within {WAIT_SECONDS} s: {text[:60]!r}")
-            samples = self._read(target)
-            target.unlink(missing_ok=True)
-            if samples is not None and self._plausible(text, samples):
-                return samples
-            log.debug("no usable audio for %r, trying again", text[:60])
-        raise RenderError(f"the speech engine produced no usable audio for: {text[:60]!r}")
-
-    def _read(self, path: Path):
-        import numpy as np
-
-        if not path.is_file():
-            return None
-        with wave.open(str(path), "rb") as wav:
-            if wav.getsampwidth() != 2 or wav.getnchannels() != 1:
-                raise RenderError("the speech engine wrote audio in an unexpected format (expected 16-bit mono WAV)")
-            if self.sample_rate and wav.getframerate() != self.sample_rate:
-                raise RenderError("the speech engine changed its sample rate between utterances")
-            self.sample_rate = wav.getframerate()
-            frames = wav.getnframes()
-            data = wav.readframes(frames)
-        if len(data) != frames * 2:  # a file shorter than its header says
-            return None
-        return np.frombuffer(data, dtype="<i2")
-
-    def _plausible(self, text: str, samples) -> bool:
-        """The file lasts about as long as its words take at the chosen rate (counted in any script)."""
-        expected = max(1, word_count(text)) * 60 / self.words_per_minute
-        seconds = samples.size / self.sample_rate
-        return 0.25 * expected <= seconds <= 4 * expected + 2
-
-
-def _silences(samples, min_length: int) -> list[tuple[int, int]]:
-    """(start, length) of every run of exact zeros at least min_length samples long."""
-    import numpy as np
-
-    edges = np.diff(np.concatenate(([0], (samples == 0).view(np.int8), [0])))
-    starts, ends = np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)
-    keep = ends - starts >= min_length
-    return list(zip(starts[keep].tolist(), (ends - starts)[keep].tolist(), strict=True))
 
 
 @dataclass(frozen=True)
@@ -241,7 +36,7 @@ class Recording:
     chapter_times_ms: tuple[tuple[str, int, int], ...]  # (title, start, end)
 
 
-def record(script: Script, synthesiser: Synthesiser, pause_ms: int) -> tuple[Script, Recording]:
+def record(script: Script, synthesiser: Speaker, pause_ms: int) -> tuple[Script, Recording]:
     """Speak the whole script plus its duration sentence, join everything with its pauses, and level it."""
     import numpy as np
 
@@ -274,19 +69,6 @@ def record(script: Script, synthesiser: Synthesiser, pause_ms: int) -> tuple[Scr
 
 def _length(samples, pause_ms: int, rate: int) -> float:
     return samples.size / rate + pause_ms / 1000
-
-
-def _fade(samples, rate: int):
-    """float32 samples that rise from and fall to silence over FADE_MS."""
-    import numpy as np
-
-    samples = samples.astype(np.float32) / 32768.0
-    n = min(samples.size // 2, rate * FADE_MS // 1000)
-    if n:
-        ramp = np.linspace(0.0, 1.0, n, dtype=np.float32)
-        samples[:n] *= ramp
-        samples[-n:] *= ramp[::-1]
-    return samples
 
 
 # Loudness ---------------------------------------------------------------------------------
@@ -380,7 +162,7 @@ def encode_mp3(recording: Recording, bitrate_kbps: int) -> bytes:
     return bytes(encoder.encode(pcm) + encoder.flush())
 
 
-def write_tags(path: Path, leaflet: Leaflet, settings: Settings, chapters: tuple[tuple[str, int, int], ...]) -> None:
+def write_tags(path: Path, leaflet: Leaflet, settings: Settings, chapters: tuple[tuple[str, int, int], ...], voice: Voice) -> None:
     from mutagen.id3 import CHAP, COMM, CTOC, ID3, TALB, TDRC, TIT2, TLAN, TPE1, TXXX, CTOCFlags
 
     meta = leaflet.meta
@@ -392,11 +174,13 @@ def write_tags(path: Path, leaflet: Leaflet, settings: Settings, chapters: tuple
     tags.add(TLAN(encoding=3, text=iso639_2(meta.language)))
     tags.add(TDRC(encoding=3, text=str(meta.last_reviewed.year)))
     tags.add(COMM(encoding=3, lang=iso639_2(meta.language), desc="", text=labels.stamp(meta)))
+    tags.add(COMM(encoding=3, lang="eng", desc="voice", text=f"Read by {voice.key} ({voice_credit(voice)})"))
     for key, value in (
         ("resource_number", meta.resource_number),
         ("last_reviewed", meta.last_reviewed.iso),
         ("next_review", meta.next_review.iso),
         ("language", meta.language),
+        ("voice", voice.key),
     ):
         tags.add(TXXX(encoding=3, desc=key, text=value))
     ids = []
@@ -420,10 +204,15 @@ def iso639_2(language: str) -> str:
         return "und"
 
 
-def synthesiser_for(leaflet: Leaflet, settings: Settings) -> Synthesiser:
-    """A synthesiser in the leaflet's language, with the voice its catalogue prefers if that is installed."""
+def voice_for(leaflet: Leaflet, settings: Settings) -> Voice:
+    """The voice that reads the leaflet: settings, ranking, else espeak-ng with the catalogue's voice."""
     labels = catalogue_for(leaflet.meta.language, settings.layouts_dir)
-    return Synthesiser(leaflet.meta.language, settings.audio, str(labels.entries.get("speech.voice", "")))
+    return choose_voice(leaflet.meta.language, settings, str(labels.entries.get("speech.voice", "")))
+
+
+def synthesiser_for(leaflet: Leaflet, settings: Settings) -> Speaker:
+    """A speaker in the leaflet's language, with the voice chosen for it."""
+    return open_speaker(voice_for(leaflet, settings), settings.audio)
 
 
 def render(leaflet: Leaflet, settings: Settings, targets: Mapping[str, Path]) -> None:
@@ -435,7 +224,7 @@ def render(leaflet: Leaflet, settings: Settings, targets: Mapping[str, Path]) ->
     finally:
         synthesiser.close()
     targets["audio"].write_bytes(encode_mp3(recording, settings.audio.bitrate_kbps))
-    write_tags(targets["audio"], leaflet, settings, recording.chapter_times_ms)
+    write_tags(targets["audio"], leaflet, settings, recording.chapter_times_ms, synthesiser.voice)
     targets["audio_script"].write_text(script.text(), encoding="utf-8")
 
     expected = recording.samples.size / recording.sample_rate
