@@ -73,15 +73,8 @@ def _hypothesis(decoder) -> list[str]:
     return words(re.sub(r"\(\d+\)", "", hyp.hypstr)) if hyp is not None else []
 
 
-def decode_mp3(path: Path):
-    import miniaudio
-    import numpy as np
-
-    sound = miniaudio.decode_file(str(path), output_format=miniaudio.SampleFormat.FLOAT32, nchannels=1, sample_rate=RATE)
-    return np.frombuffer(sound.samples, dtype=np.float32)
-
-
-def decode_wav(path: Path):
+def decode(path: Path):
+    """An MP3 or WAV file as 16 kHz mono float32 samples, the recogniser's input."""
     import miniaudio
     import numpy as np
 
@@ -105,7 +98,7 @@ def pipeline_wer(source: Path, settings: Settings, workdir: Path) -> float:
     leaflet = read_leaflet(source)
     targets = render_format(leaflet, "audio", workdir, settings)
     script = targets["audio_script"].read_text(encoding="utf-8")
-    return word_error_rate(words(script), recognise(decode_mp3(targets["audio"])))
+    return word_error_rate(words(script), recognise(decode(targets["audio"])))
 
 
 def espeak_floor_wer(source: Path, workdir: Path) -> float:
@@ -117,7 +110,7 @@ def espeak_floor_wer(source: Path, workdir: Path) -> float:
     script.write_text(text, encoding="utf-8")
     wav = workdir / "raw.wav"
     subprocess.run(["espeak-ng", "-v", "en-gb", "-s", "155", "-f", str(script), "-w", str(wav)], check=True, capture_output=True)
-    return word_error_rate(words(text), recognise(decode_wav(wav)))
+    return word_error_rate(words(text), recognise(decode(wav)))
 
 
 def english_voices() -> list[str]:

@@ -30,7 +30,7 @@ from ..errors import RenderError
 from ..languages.tags import language_info
 from ..renderers.base import ProcessCache
 from ..settings import AudioOptions
-from .voices import Engine, Speaker, Voice, fade, plausible, trim
+from .voices import EDGE_MS, Engine, Speaker, Voice, fade, plausible, trim
 
 log = logging.getLogger(__name__)
 
@@ -191,8 +191,6 @@ class Synthesiser(Speaker):
 
     def _split(self, samples, count: int) -> list | None:
         """Cut one call's sound at its paragraph silences: exactly count - 1 of them, or None."""
-        from .voices import EDGE_MS
-
         edge = self.sample_rate * EDGE_MS // 1000
         breaks = [(start, length) for start, length in _silences(samples, self._separator_samples)
                   if start > 0 and start + length < samples.size]
