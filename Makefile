@@ -91,7 +91,8 @@ test: system venv
 lint: venv
 	$(VENV)/bin/ruff check leafpress tests bench generate.py
 
-# Under 10 minutes: per-format times against the engines, and a generated 200-leaflet library.
+# About 15 minutes: per-format times against the engines, a generated 200-leaflet library, and how
+# well a speech recogniser understands each installed English voice.
 bench: system venv
 	$(call install_missing,$(BENCH_PACKAGES))
 	$(PY) -m bench.run

@@ -1,6 +1,6 @@
 """Benchmark of the audio reading against its floor: the voice engine's own command line on the same script.
 
-``measure`` builds one leaflet's MP3 with leafpress (script, synthesis through pyttsx3,
+``measure`` builds one leaflet's MP3 with leafpress (script, synthesis by the chosen voice,
 joining, loudness, encoding, tags), then times the voice engine's command line speaking the
 same script to a WAV plus the same MP3 encoding. The issue's target: no more than 1.5
 times the floor. Run alone: ``python -m bench.audio source/poem-achalasia.md``.
@@ -21,17 +21,17 @@ from pathlib import Path
 from bench.timing import paired_times
 from leafpress.reader import read_leaflet
 from leafpress.renderers import audio
-from leafpress.settings import load_settings
+from leafpress.settings import Settings, load_settings
 from leafpress.speech import build_script
 
 TARGET = 1.5
 RUNS = 5  # runs of each, after one untimed warm-up
 
 
-def measure(source: Path, workdir: Path) -> dict:
+def measure(source: Path, workdir: Path, settings: Settings | None = None) -> dict:
     """Seconds for our audio build and for the floor on one leaflet, and their ratio, timed in
     turns as bench.run times every format."""
-    actions = _actions(Path(source), Path(workdir))
+    actions = _actions(Path(source), Path(workdir), settings or load_settings())
 
     def floor() -> None:
         actions["engine_cli"]()
@@ -41,17 +41,15 @@ def measure(source: Path, workdir: Path) -> dict:
     return {"format": "audio", "ours_s": round(ours, 3), "floor_s": round(floor_s, 3), "ratio": round(ours / floor_s, 2), "target": TARGET}
 
 
-def _actions(source: Path, workdir: Path) -> dict[str, Callable[[], None]]:
+def _actions(source: Path, workdir: Path, settings: Settings) -> dict[str, Callable[[], None]]:
     """Our build, our synthesis alone, the voice engine's command line on the same script, and the MP3 encoding of its WAV."""
     leaflet = read_leaflet(source)
-    settings = load_settings()
     workdir.mkdir(parents=True, exist_ok=True)
     targets = {"audio": workdir / f"{leaflet.stem}.mp3", "audio_script": workdir / f"{leaflet.stem}.audio.txt"}
     script_path = targets["audio_script"]
     wav = workdir / "engine.wav"
-    synthesiser = audio.synthesiser_for(leaflet, settings)
-    command = synthesiser.command_line(script_path, wav)  # the voice's engine, on its own command line
-    synthesiser.close()
+    engine = audio.synthesiser_for(leaflet, settings)  # the voice's engine, for its own command line
+    engine.close()
 
     def ours() -> None:
         audio.render(leaflet, settings, targets)
@@ -63,8 +61,8 @@ def _actions(source: Path, workdir: Path) -> dict[str, Callable[[], None]]:
         finally:
             synthesiser.close()
 
-    def engine_cli() -> None:
-        subprocess.run(command, check=True, capture_output=True)
+    def engine_cli() -> None:  # after ours(), which writes the script (Pico's command line takes it as an argument)
+        subprocess.run(engine.command_line(script_path, wav), check=True, capture_output=True)
 
     def encoding() -> None:
         import numpy as np
@@ -100,7 +98,7 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="bench-audio-") as workdir:
         row = measure(args.source, Path(workdir))
-        actions = _actions(args.source, Path(workdir))
+        actions = _actions(args.source, Path(workdir), load_settings())
         # Synthesis alone, also in CPU seconds, which other work on the machine disturbs less.
         times = {}
         times["our_synthesis"], times["our_synthesis_cpu"] = _median_times(actions["our_synthesis"])

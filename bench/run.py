@@ -28,6 +28,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from bench import intelligibility
 from bench.timing import paired_times
 from leafpress.build import default_jobs, render_format
 from leafpress.languages.catalogue import catalogue_for
@@ -223,17 +224,36 @@ def pandoc_row(workdir: Path, repeat: int) -> dict:
             "ratio": ours / peer, "target": None}
 
 
-def audio_row(workdir: Path, source: Path = EXAMPLE) -> dict:
-    """The audio build against espeak-ng's command line plus the same MP3 encoding (bench/audio.py)."""
+def audio_row(workdir: Path, source: Path = EXAMPLE, voice: str = "") -> dict:
+    """The audio build, by the voice chosen for the leaflet or by ``voice``, against that voice's engine's
+    own command line on the same script plus the same MP3 encoding (bench/audio.py)."""
     from bench import audio
+    from leafpress.renderers.audio import voice_for
 
-    folder = workdir / f"audio-{source.stem}"
+    leaflet = read_leaflet(source)
+    settings = intelligibility.with_voice(load_settings(), voice) if voice else load_settings()
+    key = voice_for(leaflet, settings).key
+    folder = workdir / f"audio-{source.stem}-{key.replace(':', '-').replace('/', '-')}"
     folder.mkdir()
-    row = audio.measure(source, folder)
-    language = "" if source == EXAMPLE else f" ({read_leaflet(source).meta.language})"
-    # issue 5 asks for 1.5x espeak-ng's command line; the library's 1.25x for every format is stricter
-    return dict(row, format=row["format"] + language, floor="the voice engine's command line, same script and voice, plus the same MP3 encoding",
-                target=min(row["target"], TARGETS["format"]))
+    row = audio.measure(source, folder, settings)
+    language = "" if source == EXAMPLE else f" ({leaflet.meta.language})"
+    # Issue 12 asks for each engine within 1.5x of its command line; the default voice's row is a
+    # format of the build, held to the 1.25x every format meets.
+    target = row["target"] if voice else min(row["target"], TARGETS["format"])
+    return dict(row, format=f"{row['format']}{language}, {key}", target=target,
+                floor="the voice's engine on its own command line, same script, plus the same MP3 encoding")
+
+
+def engine_rows(workdir: Path) -> list[dict]:
+    """The example read by the best installed English voice of each engine other than the default voice's."""
+    engines = {intelligibility.default_voice().partition(":")[0]}
+    rows = []
+    for key in intelligibility.english_voices():
+        engine = key.partition(":")[0]
+        if engine not in engines:
+            engines.add(engine)
+            rows.append(audio_row(workdir, EXAMPLE, key))
+    return rows
 
 
 # -- the library ---------------------------------------------------------------------------
@@ -361,6 +381,7 @@ def main(argv: list[str] | None = None) -> int:
         rows = format_rows(workdir, args.repeat)
         rows.append(pandoc_row(workdir, args.repeat))
         rows.append(audio_row(workdir))
+        rows += engine_rows(workdir)
         rows.append(braille_row(workdir, args.repeat))
         rows.append(reading_row(args.repeat))
         for translation in TRANSLATIONS:
@@ -368,13 +389,19 @@ def main(argv: list[str] | None = None) -> int:
         print("Per format: done", flush=True)
         library = library_rows(workdir, args.leaflets, args.jobs, min(args.speedup_sample, args.leaflets))
         print("Library: done", flush=True)
+        default_voice = intelligibility.default_voice()
+        heard = intelligibility.measure_all(intelligibility.english_voices(), intelligibility.english_leaflets(), args.jobs)
+        print("Intelligibility: done", flush=True)
         results = {"date": dt.date.today().isoformat(), "cpus": os.cpu_count(), "python": sys.version.split()[0],
                    "load_average_before": load_before, "load_average_after": os.getloadavg(),
                    "formats": rows, "library": library, "help_s": help_time(args.repeat),
+                   "intelligibility": {"default_voice": default_voice, "word_error_rates": heard, "targets": intelligibility.TARGETS},
                    "targets": TARGETS, "total_s": time.perf_counter() - started}
     args.json.parent.mkdir(parents=True, exist_ok=True)
     args.json.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
     print(table(results))
+    print("\nWords misheard by a speech recogniser (PocketSphinx, US English), each voice reading through the whole pipeline:\n")
+    print(intelligibility.table(heard, default_voice))
     print(f"The library was built without audio ({LIBRARY_FORMATS}). Load average before and after: "
           f"{load_before[0]:.1f}, {results['load_average_after'][0]:.1f}. Results: {args.json} ({results['total_s']:.0f} s in all)")
     return 0

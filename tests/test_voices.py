@@ -189,3 +189,24 @@ def test_the_default_english_voice_is_understood(tmp_path):
     voice = audio.voice_for(read_leaflet(EXAMPLE), settings)
     rate = intelligibility.pipeline_wer(intelligibility.SENTENCES, settings, tmp_path)
     assert rate <= intelligibility.TARGETS["sentences"], f"{voice.key}: {rate:.1%} of words misheard"
+
+
+def test_scoring_hears_words_not_spellings():
+    """The reference is what a listener should hear: the team's respellings (layouts/pronunciations.yaml)
+    turned back into their words, numbers in words, British spellings in the recogniser's American."""
+    from bench import intelligibility
+
+    heard = intelligibility.spoken_words("Ackalaysia: the oesophagus fibres. Take 2 tablets at 9:30am, specialising.", load_settings())
+    assert heard == ["achalasia", "the", "esophagus", "fibers", "take", "two", "tablets", "at", "nine", "thirty", "am", "specializing"]
+    assert intelligibility.unknown_words(["achalasia", "zqxwv"]) == ["zqxwv"]
+
+
+def test_every_measured_leaflet_is_in_the_recognisers_dictionary():
+    """make bench stops on a word the recogniser cannot output; each English leaflet it reads has none."""
+    from bench import intelligibility
+    from leafpress.speech import build_script
+
+    settings = load_settings()
+    for source in intelligibility.english_leaflets():
+        script = build_script(read_leaflet(source), settings).text()
+        assert intelligibility.unknown_words(intelligibility.spoken_words(script, settings)) == [], source
