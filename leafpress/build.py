@@ -300,7 +300,8 @@ def _run(todo, out_dir: Path, settings: Settings, today: dt.date, jobs: int, exe
         return
     with contextlib.ExitStack() as stack:
         if executor is None:
-            executor = stack.enter_context(ProcessPoolExecutor(max_workers=min(jobs, len(todo)), initializer=_ignore_interrupts))
+            pool = ProcessPoolExecutor(max_workers=min(jobs, len(todo)), initializer=_start_worker, initargs=(os.getpid(),))
+            executor = stack.enter_context(pool)
         for item, future in _in_parallel(executor, build_leaflet, todo, arguments, max(jobs, 1)):
             try:
                 result = future.result()
@@ -365,9 +366,35 @@ def _state_record(previous: dict | None, result: LeafletResult, hashes: dict[str
     return record
 
 
-def _ignore_interrupts() -> None:
-    """Workers leave Ctrl-C to the main process, which stops the build cleanly."""
+def _start_worker(coordinator: int) -> None:
+    """Each pool worker leaves Ctrl-C to the coordinator, which stops the build cleanly, and ends
+    when the coordinator ends, even by kill -9 (it would otherwise build on, parented to init)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    _end_with(coordinator)
+
+
+PR_SET_PDEATHSIG = 1  # linux/prctl.h
+
+
+def _end_with(parent: int) -> None:
+    """Have the kernel kill this process when ``parent`` dies (Linux), else watch it once a second."""
+    try:
+        import ctypes
+
+        if ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL) != 0:
+            raise OSError(ctypes.get_errno(), "prctl")
+    except (OSError, AttributeError):  # not Linux
+        import threading
+
+        threading.Thread(target=_watch_parent, args=(parent,), name="parent-watch", daemon=True).start()
+    if os.getppid() != parent:  # it died before the kernel was asked
+        os._exit(1)
+
+
+def _watch_parent(parent: int) -> None:
+    while os.getppid() == parent:
+        time.sleep(1)
+    os._exit(1)
 
 
 def _remove_stale_temporaries(out_dir: Path) -> None:

@@ -6,6 +6,7 @@ files that exist, and the next build repairs everything.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import errno
 import gc
@@ -211,3 +212,39 @@ def test_a_process_cache_frees_its_own_objects_in_workers_and_never_the_parents(
     _CACHE.clear()
     gc.collect()
     assert sorted(p.name for p in tmp_path.iterdir()) == [f"parent freed in {os.getpid()}", f"worker freed in {worker}"]
+
+
+def _children(pid: int) -> list[int]:
+    return [int(child) for task in Path(f"/proc/{pid}/task").iterdir() for child in (task / "children").read_text().split()]
+
+
+def _running(pid: int) -> bool:
+    """Still running: not gone and not a zombie (a container's init may never reap it)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+def test_workers_end_when_their_coordinator_is_killed(tmp_path):
+    """kill -9 of the build alone, not its process group: its two pool workers end within seconds,
+    none left building on, parented to init (issue 15)."""
+    library = make_library(tmp_path / "src", 6)
+    command = [sys.executable, str(ROOT / "generate.py"), "build", str(library), "--out", str(tmp_path / "out"), "--jobs", "2"]
+    process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    try:
+        workers: list[int] = []
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and len(workers) < 2:
+            time.sleep(0.05)
+            workers = _children(process.pid)
+        assert len(workers) == 2, "the build's pool did not start"
+        os.kill(process.pid, signal.SIGKILL)
+        process.wait()
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline and any(map(_running, workers)):
+            time.sleep(0.1)
+        assert not [pid for pid in workers if _running(pid)], "pool workers outlived their coordinator"
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)
