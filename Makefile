@@ -22,7 +22,7 @@ NONFREE ?= yes
 BENCH_PACKAGES := pandoc
 
 .DEFAULT_GOAL := all
-.PHONY: all system voices venv build check reviews preview test lint bench clean
+.PHONY: all system voices venv build check reviews preview test lint bench scheduler worker clean
 
 all: build
 
@@ -96,6 +96,18 @@ lint: venv
 bench: system venv
 	$(call install_missing,$(BENCH_PACKAGES))
 	$(PY) -m bench.run
+
+# A build across machines (docs/library.md): `make scheduler` on one machine, `make worker
+# SCHEDULER=tcp://that-machine:8786` on each build machine (one worker process a core, one thread
+# each), then `generate.py build --scheduler tcp://that-machine:8786` anywhere that shares the folders.
+SCHEDULER_PORT ?= 8786
+WORKERS ?= $(shell nproc)
+scheduler: system venv
+	PYTHONPATH=$(CURDIR) $(VENV)/bin/dask scheduler --port $(SCHEDULER_PORT)
+
+worker: system venv
+	@test -n "$(SCHEDULER)" || { echo "make worker needs the scheduler's address: make worker SCHEDULER=tcp://HOST:$(SCHEDULER_PORT)" >&2; exit 1; }
+	PYTHONPATH=$(CURDIR) $(VENV)/bin/dask worker $(SCHEDULER) --nworkers $(WORKERS) --nthreads 1
 
 clean:
 	rm -rf output/*/ output/manifest.json output/build-state.json output/index.html output/reviews.csv output/bench.json $(VENV)

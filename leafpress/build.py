@@ -18,7 +18,7 @@ import tempfile
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Executor, Future, ProcessPoolExecutor, wait
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from . import incremental
@@ -289,9 +289,14 @@ def _save(manifest: Manifest, state: dict[str, dict]) -> Path:
 
 
 def _run(todo, out_dir: Path, settings: Settings, today: dt.date, jobs: int, executor: Executor | None) -> Iterator:
-    """Build each leaflet of ``todo``, yielding (its todo entry, its result) as each finishes."""
+    """Build each leaflet of ``todo``, yielding (its todo entry, its result) as each finishes. An
+    executor given may run on other machines, in other folders: it gets absolute paths, and its
+    results name each source as it was given here."""
+    elsewhere = executor is not None
 
     def arguments(item: tuple) -> tuple:
+        if elsewhere:
+            return item[0].resolve(), out_dir.resolve(), list(item[2]), settings, today
         return item[0], out_dir, list(item[2]), settings, today
 
     if executor is None and (jobs <= 1 or len(todo) <= 1):
@@ -307,8 +312,26 @@ def _run(todo, out_dir: Path, settings: Settings, today: dt.date, jobs: int, exe
                 result = future.result()
             except Exception as err:  # a worker that died (killed, out of memory) fails its leaflet only
                 log.debug("worker failed on %s", item[0], exc_info=True)
-                result = LeafletResult(item[0], problems=[f"{item[0]}: the build worker failed ({type(err).__name__}: {err}); build it again"])
-            yield item, result
+                result = LeafletResult(item[0], problems=[f"{item[0]}: {_worker_failure(err)}"])
+            yield item, _as_given(result, item[0]) if elsewhere else result
+
+
+def _as_given(result: LeafletResult, source: Path) -> LeafletResult:
+    """A result made from the source's absolute path, its messages naming the source as given."""
+    built_as = f"{source.resolve()}:"
+
+    def given(line: str) -> str:
+        return f"{source}:{line.removeprefix(built_as)}" if line.startswith(built_as) else line
+
+    return replace(result, source=source, problems=[given(line) for line in result.problems],
+                               warnings=[given(line) for line in result.warnings])
+
+
+def _worker_failure(err: Exception) -> str:
+    if type(err).__name__ == "KilledWorker":  # dask.distributed: each worker that tried the leaflet died
+        return ("every build worker that tried this leaflet died while building it, so it was left unbuilt; "
+                "build it alone on this machine (--jobs 1) to see why")
+    return f"the build worker failed ({type(err).__name__}: {err}); build it again"
 
 
 def _in_parallel(executor: Executor, function: Callable, items: Sequence, arguments: Callable, jobs: int) -> Iterator[tuple]:

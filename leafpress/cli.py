@@ -6,6 +6,7 @@ Exit status: 0 when everything worked, 1 when any leaflet failed, 2 for a usage 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as dt
 import logging
 import sys
@@ -49,7 +50,10 @@ def make_parser() -> argparse.ArgumentParser:
     build.add_argument("--formats", default=FORMAT_NAMES, metavar="LIST",
                        help=f"comma-separated formats to build (default: {FORMAT_NAMES})")
     build.add_argument("--jobs", "-j", type=int, default=None, metavar="N",
-                       help="leaflets built at once (default: the number of CPU cores)")
+                       help="leaflets built at once (default: the number of CPU cores, or of the cluster's workers)")
+    build.add_argument("--scheduler", default=None, metavar="ADDRESS",
+                       help="build on the dask.distributed cluster of this scheduler, like tcp://build-1:8786 (default: "
+                            "$DASK_SCHEDULER_ADDRESS, else library.scheduler in settings, else this machine); see docs/library.md")
     build.add_argument("--strict-reviews", action="store_true",
                        help="fail leaflets whose review is overdue (they are still built)")
     build.add_argument("--force", action="store_true",
@@ -139,27 +143,20 @@ def voice_warning(settings) -> str:
 
 
 def _build(args, sources, settings, today: dt.date) -> int:
-    from .build import UsageError, build, default_jobs, parse_formats
-    from .progress import Progress
+    from .build import UsageError, default_jobs, parse_formats
+    from .cluster import cluster_executor, scheduler_address
 
     formats = parse_formats(args.formats)
-    jobs = default_jobs() if args.jobs is None else args.jobs
-    if jobs < 1:
+    if args.jobs is not None and args.jobs < 1:
         raise UsageError("--jobs must be at least 1")
     if "audio" in formats and (missing := voice_warning(settings)):
         print(missing, file=sys.stderr)
-    with Progress(total=len(sources), label="Building") as progress:
-        def report(result) -> None:
-            for line in result.warnings:
-                progress.write(line)
-            for line in result.problems:
-                progress.write(line)
-            if result.unchanged:
-                progress.advance(f"unchanged {result.source}", quiet=True)
-            else:
-                progress.advance(f"{'built' if result.ok else 'FAILED'} {result.source}{_why(result.reasons)}")
-
-        report_ = build(sources, args.out, formats, settings, today, jobs=jobs, on_result=report, on_wait=progress.write, force=args.force)
+    with contextlib.ExitStack() as stack:
+        executor, jobs = None, default_jobs()
+        if address := scheduler_address(args.scheduler, settings):
+            executor, jobs = stack.enter_context(cluster_executor(address, settings, args.out, lambda line: print(line, file=sys.stderr)))
+            print(f"Building on the cluster at {address}: {jobs} worker{'s' if jobs != 1 else ''}", file=sys.stderr)
+        report_ = _run_build(args, sources, settings, today, formats, jobs if args.jobs is None else min(args.jobs, jobs), executor)
     total, failed, unchanged = len(report_.results), report_.failed, report_.unchanged
     overdue = [r for r in report_.results if r.review_status == "overdue"]
     print(f"Built {len(report_.built)} of {total} leaflet{'s' if total != 1 else ''} "
@@ -175,6 +172,26 @@ def _build(args, sources, settings, today: dt.date) -> int:
         print(f"{len(overdue)} leaflet{'s' if len(overdue) != 1 else ''} overdue for review ({strict_reviews})", file=sys.stderr)
         return 1
     return 1 if failed else 0
+
+
+def _run_build(args, sources, settings, today: dt.date, formats: list[str], jobs: int, executor):
+    """The build with its progress bar, each leaflet's warnings and problems printed as it finishes."""
+    from .build import build
+    from .progress import Progress
+
+    with Progress(total=len(sources), label="Building") as progress:
+        def report(result) -> None:
+            for line in result.warnings:
+                progress.write(line)
+            for line in result.problems:
+                progress.write(line)
+            if result.unchanged:
+                progress.advance(f"unchanged {result.source}", quiet=True)
+            else:
+                progress.advance(f"{'built' if result.ok else 'FAILED'} {result.source}{_why(result.reasons)}")
+
+        return build(sources, args.out, formats, settings, today, jobs=jobs, on_result=report, on_wait=progress.write, force=args.force,
+                     executor=executor)
 
 
 def _why(reasons: dict[str, str]) -> str:

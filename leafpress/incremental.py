@@ -9,6 +9,7 @@ hashes files: no Markdown is parsed and no rendering engine is imported.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import importlib.metadata
 import json
@@ -18,7 +19,7 @@ from collections.abc import Mapping, Sequence
 from functools import cached_property
 from pathlib import Path
 
-from .settings import Settings
+from .settings import LibraryOptions, Settings
 
 STATE_NAME = "build-state.json"
 STATE_VERSION = 1
@@ -102,7 +103,8 @@ class Inputs:
 
     @cached_property
     def settings_hash(self) -> str:
-        return _digest(repr(self.settings))
+        """Every setting an output depends on (all but library:, which says where the build runs)."""
+        return _digest(repr(dataclasses.replace(self.settings, library=LibraryOptions())))
 
     @cached_property
     def templates(self) -> str:

@@ -99,6 +99,13 @@ class ReviewOptions:
 
 
 @dataclass(frozen=True)
+class LibraryOptions:
+    """The ``library:`` settings: where builds run. No output depends on them: changing them rebuilds nothing."""
+
+    scheduler: str = ""  # a dask.distributed scheduler (tcp://host:8786) to build on; empty: this machine
+
+
+@dataclass(frozen=True)
 class Settings:
     organisation: Organisation
     colours: Colours = field(default_factory=Colours)
@@ -110,6 +117,7 @@ class Settings:
     audio: AudioOptions = field(default_factory=AudioOptions)
     braille: BrailleOptions = field(default_factory=BrailleOptions)
     reviews: ReviewOptions = field(default_factory=ReviewOptions)
+    library: LibraryOptions = field(default_factory=LibraryOptions)
     fonts: FontOptions = field(default_factory=FontOptions)
     layouts_dir: Path = LAYOUTS_DIR
     fonts_dir: Path = FONTS_DIR
@@ -164,7 +172,7 @@ class _SettingsReader:
             kind = fields[key].type
             nested = {"PatientAdvice": PatientAdvice, "Organisation": Organisation, "Colours": Colours,
                       "PageOptions": PageOptions, "DocxOptions": DocxOptions, "AudioOptions": AudioOptions, "BrailleOptions": BrailleOptions,
-                      "ReviewOptions": ReviewOptions}.get(kind)
+                      "ReviewOptions": ReviewOptions, "LibraryOptions": LibraryOptions}.get(kind)
             if kind == "FontOptions":
                 values[key] = self.fonts(value, dotted)
             elif dotted == "audio.voices":
