@@ -110,4 +110,4 @@ worker: system venv
 	PYTHONPATH=$(CURDIR) $(VENV)/bin/dask worker $(SCHEDULER) --nworkers $(WORKERS) --nthreads 1
 
 clean:
-	rm -rf output/*/ output/manifest.json output/build-state.json output/index.html output/reviews.csv output/bench.json $(VENV)
+	rm -rf output/*/ output/manifest.json output/build-state.json output/build-state.jsonl output/index.html output/reviews.csv output/bench.json $(VENV)

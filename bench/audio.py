@@ -61,8 +61,16 @@ def _actions(source: Path, workdir: Path, settings: Settings) -> dict[str, Calla
         finally:
             synthesiser.close()
 
-    def engine_cli() -> None:  # after ours(), which writes the script (Pico's command line takes it as an argument)
-        subprocess.run(engine.command_line(script_path, wav), check=True, capture_output=True)
+    engine_cli, encoding = engine_floor(engine, settings, script_path, wav)
+    return {"ours": ours, "our_synthesis": our_synthesis, "engine_cli": engine_cli, "encoding": encoding}
+
+
+def engine_floor(engine, settings: Settings, script: Path, wav: Path) -> tuple[Callable[[], None], Callable[[], None]]:
+    """The floor of one recording, in two steps: the voice's engine speaking the script file on its own
+    command line to ``wav``, then the MP3 encoding of that WAV."""
+
+    def engine_cli() -> None:  # Pico's command line takes the script's text, read when it runs
+        subprocess.run(engine.command_line(script, wav), check=True, capture_output=True)
 
     def encoding() -> None:
         import numpy as np
@@ -72,7 +80,7 @@ def _actions(source: Path, workdir: Path, settings: Settings) -> dict[str, Calla
         samples = np.frombuffer(pcm, dtype="<i2").astype(np.float32) / 32768.0
         audio.encode_mp3(audio.Recording(samples, rate, ()), settings.audio.bitrate_kbps)
 
-    return {"ours": ours, "our_synthesis": our_synthesis, "engine_cli": engine_cli, "encoding": encoding}
+    return engine_cli, encoding
 
 
 def _median_times(run: Callable[[], None]) -> tuple[float, float]:

@@ -15,6 +15,7 @@ real command line.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as dt
 import json
 import os
@@ -42,8 +43,11 @@ EXAMPLE = ROOT / "source" / "poem-achalasia.md"
 TRANSLATIONS = (ROOT / "bench" / "leaflets" / "poem-achalasia.ur.md", ROOT / "bench" / "leaflets" / "poem-achalasia.zh-Hans.md")
 GENERATE = ROOT / "generate.py"
 LIBRARY_FORMATS = "print,large-print,docx,braille"
+FORMAT_NAMES = "print,large-print,docx,audio,braille"
+SCALE_FORMATS = "docx,braille"  # the quickest two: the scale rows measure what grows with the number of sources
 TODAY = "2026-01-01"
-TARGETS = {"format": 1.25, "efficiency": 0.85, "noop_s": 1.0, "edit_ratio": 1.3, "worker_mb": 300, "help_s": 0.3}
+TARGETS = {"format": 1.25, "efficiency": 0.85, "noop_s": 1.0, "edit_ratio": 1.3, "worker_mb": 300, "help_s": 0.3,
+           "library_floor": 1.15, "scale_noop_s": 2.0, "scale_reviews_s": 2.0, "memory_growth": 1.5}
 
 
 # Runs a command and reports the peak RSS of its largest process. A small Python process in
@@ -282,15 +286,50 @@ def make_library(folder: Path, size: int) -> list[Path]:
     return paths
 
 
+def engines_alone(paths: list[Path], formats: str, workdir: Path, built: Path | None = None) -> float:
+    """Seconds the engines alone take to make every leaflet of ``paths`` in ``formats``, one after another
+    in this warm process: the floor a library build cannot go under. Each engine is given what it needs
+    first (untimed): the same HTML and CSS, the same strings; for the audio, the script a build wrote
+    into ``built``, spoken by the voice's own command line and encoded to MP3."""
+    from bench.audio import engine_floor
+    from leafpress.build import output_paths
+    from leafpress.renderers.audio import synthesiser_for
+
+    settings = load_settings()
+    total = 0.0
+    for number, path in enumerate([paths[0], *paths]):  # the first once more, untimed: the engines warm up
+        leaflet = read_leaflet(path)
+        steps: list[Callable[[], object]] = []
+        for name in formats.split(","):
+            target = workdir / f"floor-{name}"
+            if name in ("print", "large-print"):
+                steps.append(weasyprint_floor(leaflet, settings, name, target))
+            elif name == "docx":
+                steps.append(python_docx_floor(leaflet, target))
+            elif name == "braille":
+                steps.append(liblouis_floor(leaflet, settings, target))
+            elif name == "audio" and built is not None:
+                engine = synthesiser_for(leaflet, settings)
+                engine.close()
+                steps += engine_floor(engine, settings, output_paths(leaflet, built, ["audio"])["audio_script"], workdir / "floor.wav")
+        start = time.perf_counter()
+        for step in steps:
+            step()
+        total += (time.perf_counter() - start) if number else 0.0
+    return total
+
+
 def library_rows(workdir: Path, size: int, jobs: int, sample: int) -> dict:
     """The library's builds through the command line. The speedup is measured on the first
-    ``sample`` leaflets, serial and parallel builds taken in turns three times, the faster of each kept."""
+    ``sample`` leaflets, serial and parallel builds taken in turns three times, the faster of each
+    kept; the cold build of all of them against the engines alone on the same leaflets, divided
+    by the jobs; then the same sample on a dask cluster of as many workers on this machine."""
     src = workdir / "library"
     paths = make_library(src, size)
     common = ["--formats", LIBRARY_FORMATS, "--today", TODAY]
 
-    def build(source: Path, out: str, job_count: int, memory: bool = False) -> tuple[float, float]:
-        return run_process(cli("build", source, "--out", workdir / out, "--jobs", str(job_count), *common), memory)
+    def build(source: Path, out: str, job_count: int, memory: bool = False, *extra: str) -> tuple[float, float]:
+        return run_process(cli("build", source, "--out", workdir / out, "--jobs", str(job_count), *common, *extra), memory)
 
     sample_src = workdir / "sample"
     sample_src.mkdir()
@@ -303,19 +342,86 @@ def library_rows(workdir: Path, size: int, jobs: int, sample: int) -> dict:
     speedup = min(serial) / min(parallel)
 
     cold_s, worker_mb = build(src, "out", jobs, memory=True)
-    noop_s = min(build(src, "out", jobs)[0] for _ in range(3))
+    floor_s = engines_alone(paths, LIBRARY_FORMATS, workdir) / jobs
+    noop_s, noop_mb = min(build(src, "out", jobs, memory=True) for _ in range(3))
     edited = paths[size // 2]
     edits, alone = [], []
     for turn in range(3):
         edited.write_text(edited.read_text(encoding="utf-8").replace("Achalasia", f"Achalasia ({turn})", 1), encoding="utf-8")
         edits.append(build(src, "out", jobs)[0])
         alone.append(build(edited, f"alone-{turn}", 1)[0])
+    with local_cluster(workdir / "cluster", jobs) as address:
+        clustered = min(build(sample_src, f"cluster-{turn}", jobs, False, "--scheduler", address)[0] for turn in range(3))
     return {
         "leaflets": size, "formats": LIBRARY_FORMATS, "jobs": jobs, "sample": sample,
         "serial_s": min(serial), "parallel_s": min(parallel), "speedup": speedup, "efficiency": speedup / jobs,
-        "cold_s": cold_s, "noop_s": noop_s, "edit_s": min(edits), "alone_s": min(alone), "edit_ratio": min(edits) / min(alone),
-        "worker_mb": worker_mb,
+        "cold_s": cold_s, "floor_s": floor_s, "floor_ratio": cold_s / floor_s,
+        "noop_s": noop_s, "noop_mb": noop_mb, "edit_s": min(edits), "alone_s": min(alone), "edit_ratio": min(edits) / min(alone),
+        "worker_mb": worker_mb, "cluster_s": clustered, "cluster_ratio": clustered / min(parallel),
     }
+
+
+@contextlib.contextmanager
+def local_cluster(folder: Path, workers: int):
+    """A dask scheduler and ``workers`` worker processes (one thread each) on the loopback, as
+    docs/library.md starts them on real machines; its address."""
+    import socket
+
+    folder.mkdir()
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    address = f"tcp://127.0.0.1:{port}"
+    dask = str(Path(sys.executable).parent / "dask")
+    environment = dict(os.environ, PYTHONPATH=str(ROOT))
+    commands = [[dask, "scheduler", "--host", "127.0.0.1", "--port", str(port), "--no-dashboard"],
+                *([dask, "worker", address, "--nthreads", "1", "--no-dashboard"] for _ in range(workers))]
+    processes = []
+    try:
+        for number, command in enumerate(commands):
+            log = (folder / f"process-{number}.log").open("w")
+            processes.append(subprocess.Popen(command, cwd=ROOT, env=environment, stdout=log, stderr=subprocess.STDOUT))
+        from distributed import Client
+
+        with Client(address, timeout=60) as client:
+            client.wait_for_workers(workers, timeout=120)
+        yield address
+    finally:
+        for process in reversed(processes):
+            process.terminate()
+            process.wait()
+
+
+def audio_library_rows(workdir: Path, size: int, jobs: int) -> dict:
+    """A small library in every format, audio included (the default voice), cold, against the engines alone."""
+    src = workdir / "audio-library"
+    paths = make_library(src, size)
+    cold_s, _ = run_process(cli("build", src, "--out", workdir / "audio-out", "--jobs", str(jobs), "--today", TODAY))
+    floor_s = engines_alone(paths, FORMAT_NAMES, workdir, workdir / "audio-out") / jobs
+    return {"leaflets": size, "formats": FORMAT_NAMES, "cold_s": cold_s, "floor_s": floor_s, "floor_ratio": cold_s / floor_s}
+
+
+def scale_rows(workdir: Path, size: int, jobs: int) -> dict:
+    """A library of ``size`` sources in the two quickest formats: the costs that grow with the
+    number of leaflets, not their formats (no-op rebuild, reviews, one edit, the coordinator's memory)."""
+    src = workdir / "scale"
+    paths = make_library(src, size)
+    common = ["--formats", SCALE_FORMATS, "--today", TODAY]
+
+    def build(source: Path, out: str, job_count: int, memory: bool = False) -> tuple[float, float]:
+        return run_process(cli("build", source, "--out", workdir / out, "--jobs", str(job_count), *common), memory)
+
+    cold_s, _ = build(src, "scale-out", jobs)
+    noop_s, noop_mb = min(build(src, "scale-out", jobs, memory=True) for _ in range(3))
+    reviews_s = min(run_process(cli("reviews", src, "--out", workdir / "scale-out", "--today", TODAY))[0] for _ in range(3))
+    edited = paths[size // 2]
+    edits, alone = [], []
+    for turn in range(3):
+        edited.write_text(edited.read_text(encoding="utf-8").replace("Achalasia", f"Achalasia ({turn})", 1), encoding="utf-8")
+        edits.append(build(src, "scale-out", jobs)[0])
+        alone.append(build(edited, f"scale-alone-{turn}", 1)[0])
+    return {"leaflets": size, "formats": SCALE_FORMATS, "cold_s": cold_s, "noop_s": noop_s, "noop_mb": noop_mb, "reviews_s": reviews_s,
+            "edit_s": min(edits), "alone_s": min(alone), "edit_ratio": min(edits) / min(alone)}
 
 
 def help_time(repeat: int) -> float:
@@ -345,10 +451,18 @@ def table(results: dict) -> str:
         floor = row.get("floor", "engine floor")
         lines.append(f"| {row['format']} | {duration(row['ours_s'])} | {duration(row['floor_s'])} ({floor}) | {row['ratio']:.2f}× | "
                      f"{f'≤ {target}×' if target else '–'} | {met} |")
-    lib = results["library"]
-    n, formats = lib["leaflets"], lib["formats"]
+    lib, heard, scale = results["library"], results["audio_library"], results["scale"]
+    growth = scale["noop_mb"] / lib["noop_mb"]
+    n, formats, jobs = lib["leaflets"], lib["formats"], lib["jobs"]
     lines += [
-        f"| {n} leaflets ({formats}), cold, {lib['jobs']} jobs (all cores) | {lib['cold_s']:.1f} s | | | | |",
+        f"| {n} leaflets ({formats}), cold, {jobs} jobs (all cores) | {lib['cold_s']:.1f} s | {lib['floor_s']:.1f} s (the engines alone "
+        f"on the same leaflets, divided by {jobs} jobs) | {lib['floor_ratio']:.2f}× | ≤ {TARGETS['library_floor']}× | "
+        f"{verdict(lib['floor_ratio'] <= TARGETS['library_floor'])} |",
+        f"| {heard['leaflets']} leaflets in every format ({heard['formats']}), cold, {jobs} jobs | {heard['cold_s']:.1f} s | "
+        f"{heard['floor_s']:.1f} s (the engines alone, the voice's own command line, divided by {jobs} jobs) | {heard['floor_ratio']:.2f}× | "
+        f"≤ {TARGETS['library_floor']}× | {verdict(heard['floor_ratio'] <= TARGETS['library_floor'])} |",
+        f"| {lib['sample']} leaflets on a dask cluster on this machine ({jobs} worker processes) | {lib['cluster_s']:.1f} s | "
+        f"{lib['parallel_s']:.1f} s (--jobs {jobs}) | {lib['cluster_ratio']:.2f}× | – | (peer, no target) |",
         f"| parallel speedup ({lib['sample']} of them, 1 job against {lib['jobs']}) | {lib['parallel_s']:.1f} s | "
         f"{lib['serial_s']:.1f} s (1 job): {lib['speedup']:.2f}× | efficiency {lib['efficiency']:.0%} | ≥ {TARGETS['efficiency']:.0%} | "
         f"{verdict(lib['efficiency'] >= TARGETS['efficiency'])} |",
@@ -358,6 +472,15 @@ def table(results: dict) -> str:
         f"| peak memory of a worker | {lib['worker_mb']:.0f} MB | | | < {TARGETS['worker_mb']} MB | "
         f"{verdict(lib['worker_mb'] < TARGETS['worker_mb'])} |",
         f"| `generate.py --help` | {results['help_s']:.3f} s | | | < {TARGETS['help_s']} s | {verdict(results['help_s'] < TARGETS['help_s'])} |",
+        f"| {scale['leaflets']:,} leaflets ({scale['formats']}), cold, {jobs} jobs | {scale['cold_s']:.1f} s | | | | |",
+        f"| {scale['leaflets']:,} leaflets, no-op rebuild | {scale['noop_s']:.2f} s | | | < {TARGETS['scale_noop_s']:g} s | "
+        f"{verdict(scale['noop_s'] < TARGETS['scale_noop_s'])} |",
+        f"| {scale['leaflets']:,} leaflets, `reviews` | {scale['reviews_s']:.2f} s | | | < {TARGETS['scale_reviews_s']:g} s | "
+        f"{verdict(scale['reviews_s'] < TARGETS['scale_reviews_s'])} |",
+        f"| {scale['leaflets']:,} leaflets, one leaflet edited | {scale['edit_s']:.2f} s | {scale['alone_s']:.2f} s (that leaflet built alone) | "
+        f"{scale['edit_ratio']:.2f}× | < {TARGETS['edit_ratio']}× | {verdict(scale['edit_ratio'] < TARGETS['edit_ratio'])} |",
+        f"| peak memory of the coordinator, no-op: {scale['leaflets']:,} leaflets against {n} | {scale['noop_mb']:.0f} MB | "
+        f"{lib['noop_mb']:.0f} MB | {growth:.2f}× | ≤ {TARGETS['memory_growth']}× | {verdict(growth <= TARGETS['memory_growth'])} |",
     ]
     return "\n".join(lines)
 
@@ -367,6 +490,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--leaflets", type=int, default=200, help="size of the generated library (default: 200)")
     parser.add_argument("--jobs", type=int, default=default_jobs(), help="jobs for the parallel build (default: all cores)")
     parser.add_argument("--speedup-sample", type=int, default=50, help="leaflets in the serial-against-parallel runs (default: 50)")
+    parser.add_argument("--audio-leaflets", type=int, default=10, help="leaflets in the library built with audio (default: 10)")
+    parser.add_argument("--scale", type=int, default=5000, help="sources in the library of the scale rows (default: 5000)")
     parser.add_argument("--repeat", type=int, default=7, help="runs per timing; the fastest is kept (default: 7)")
     parser.add_argument("--json", type=Path, default=ROOT / "output" / "bench.json", help="where to write the results")
     args = parser.parse_args(argv)
@@ -388,13 +513,16 @@ def main(argv: list[str] | None = None) -> int:
             rows += [*format_rows(workdir, args.repeat, translation), audio_row(workdir, translation)]
         print("Per format: done", flush=True)
         library = library_rows(workdir, args.leaflets, args.jobs, min(args.speedup_sample, args.leaflets))
+        audio_library = audio_library_rows(workdir, args.audio_leaflets, args.jobs)
         print("Library: done", flush=True)
+        scale = scale_rows(workdir, args.scale, args.jobs)
+        print("Scale: done", flush=True)
         default_voice = intelligibility.default_voice()
         heard = intelligibility.measure_all(intelligibility.english_voices(), intelligibility.english_leaflets(), args.jobs)
         print("Intelligibility: done", flush=True)
         results = {"date": dt.date.today().isoformat(), "cpus": os.cpu_count(), "python": sys.version.split()[0],
                    "load_average_before": load_before, "load_average_after": os.getloadavg(),
-                   "formats": rows, "library": library, "help_s": help_time(args.repeat),
+                   "formats": rows, "library": library, "audio_library": audio_library, "scale": scale, "help_s": help_time(args.repeat),
                    "intelligibility": {"default_voice": default_voice, "word_error_rates": heard, "targets": intelligibility.TARGETS},
                    "targets": TARGETS, "total_s": time.perf_counter() - started}
     args.json.parent.mkdir(parents=True, exist_ok=True)
@@ -402,7 +530,7 @@ def main(argv: list[str] | None = None) -> int:
     print(table(results))
     print("\nWords misheard by a speech recogniser (PocketSphinx, US English), each voice reading through the whole pipeline:\n")
     print(intelligibility.table(heard, default_voice))
-    print(f"The library was built without audio ({LIBRARY_FORMATS}). Load average before and after: "
+    print(f"Load average before and after: "
           f"{load_before[0]:.1f}, {results['load_average_after'][0]:.1f}. Results: {args.json} ({results['total_s']:.0f} s in all)")
     return 0
 

@@ -26,6 +26,7 @@ from .errors import InputError, OutputError, RenderError
 from .lock import output_lock
 from .model import Image, Leaflet, ReviewDate, review_status, walk
 from .renderers import RENDERERS
+from .reviews import ReviewFacts
 from .settings import Settings
 
 log = logging.getLogger(__name__)
@@ -246,8 +247,9 @@ def _build_locked(sources, out_dir, formats, settings, today, jobs, on_result, f
     inputs = incremental.Inputs(settings)
     results: list[LeafletResult] = []
     todo: list[tuple[Path, str, dict[str, str], dict[str, dict[str, str]]]] = []
+    root = out_dir.resolve()
     for source in sources:
-        key = _relative(source, out_dir)
+        key = Path(os.path.relpath(os.path.realpath(source), root)).as_posix()
         record = state.get(key)
         reasons, hashes = incremental.stale_formats(source, record, formats, inputs, out_dir, force)
         unchanged = None if reasons else _unchanged_result(source, record, today)
@@ -270,22 +272,28 @@ def _build_locked(sources, out_dir, formats, settings, today, jobs, on_result, f
                 _save(manifest, state)
                 saved = time.monotonic()
     finally:  # even when interrupted, so what was built is listed and not built again
-        manifest_path = _save(manifest, state)
-    from .index import INDEX_NAME, index_html
+        _save(manifest, state, written=bool(todo))
+    from .index import INDEX_NAME, index_html, index_is_current, template_path
 
-    index = out_dir / INDEX_NAME
-    write_text_atomically(index, index_html(manifest.listed(), out_dir, settings, today))
-    return BuildReport(results, manifest_path, index)
+    index = out_dir / INDEX_NAME  # rewritten when the manifest was, or on a new day, or when what shapes the page changed
+    stamp = incremental.digest(today.isoformat(), inputs.file(template_path(settings)), inputs.templates, inputs.settings_hash, inputs.tool)
+    if manifest.rewritten or not index_is_current(index, stamp):
+        write_text_atomically(index, index_html(manifest.listed(), out_dir, settings, today, stamp))
+    return BuildReport(results, out_dir / MANIFEST_NAME, index)
 
 
-def _save(manifest: Manifest, state: dict[str, dict]) -> Path:
-    """Write the manifest, then the build state that vouches for it (never ahead of it)."""
-    path = manifest.write()
+def _save(manifest: Manifest, state: incremental.BuildState, written: bool = True) -> None:
+    """Write the manifest, then the build state that vouches for it (never ahead of it); neither
+    when no leaflet was ``written`` and both on disk already say it all (a no-op build)."""
     listed = manifest.sources
-    for key in [key for key in state if key not in listed]:
-        del state[key]  # its source was deleted (the manifest removed its files), or it never built
-    write_text_atomically(manifest.out_dir / incremental.STATE_NAME, incremental.state_text(state))
-    return path
+    gone = [key for key in state if key not in listed]  # its source was deleted (the manifest removed its files), or it never built
+    if not (written or gone or manifest.changed or not (manifest.out_dir / MANIFEST_NAME).is_file()):
+        return
+    manifest.write()
+    for key in gone:
+        del state[key]
+    write_text_atomically(manifest.out_dir / incremental.STATE_NAME, state.text())
+    (manifest.out_dir / incremental.OLD_STATE_NAME).unlink(missing_ok=True)  # an earlier version's, replaced by this one
 
 
 def _run(todo, out_dir: Path, settings: Settings, today: dt.date, jobs: int, executor: Executor | None) -> Iterator:
@@ -376,6 +384,8 @@ def _state_record(previous: dict | None, result: LeafletResult, hashes: dict[str
         "next_review": leaflet.meta.next_review.iso,
         "next_review_line": leaflet.line_of("next_review"),
         "language": leaflet.meta.language,
+        "review": ReviewFacts.of(leaflet).record(),  # for generate.py reviews, which need not read the source again
+        "read_by": inputs.tool,
         "formats": dict((previous or {}).get("formats") or {}),
     }
     for name in result.built:
@@ -464,13 +474,17 @@ class Manifest:
         self.out_dir, self.today = out_dir, today
         self.entries: dict[tuple, dict] = {}
         self.pruned = False  # files of deleted sources were removed: the manifest on disk lists them
+        self.changed = False  # the manifest on disk is not what this one would write
+        self.rewritten = False  # this build wrote it
         for entry in read_manifest(out_dir):
             if (out_dir / entry["source"]).is_file():
+                status = entry.get("review_status")
                 _refresh_review_status(entry, today)
+                self.changed |= entry.get("review_status") != status
                 self.entries[(entry["source"], entry.get("language"))] = entry
             else:
                 _remove_outputs(out_dir, entry)
-                self.pruned = True
+                self.pruned = self.changed = True
 
     @property
     def sources(self) -> set[str]:
@@ -488,6 +502,7 @@ class Manifest:
         voice = result.voice or before.get("voice")
         if voice and entry["outputs"].get("audio"):
             entry["voice"] = voice  # the engine and voice that read the audio
+        self.changed |= entry != before
         self.entries[key] = entry
 
     def listed(self) -> list[dict]:
@@ -497,6 +512,7 @@ class Manifest:
     def write(self) -> Path:
         path = self.out_dir / MANIFEST_NAME
         write_text_atomically(path, json.dumps({"leaflets": self.listed()}, indent=2, ensure_ascii=False) + "\n")
+        self.changed, self.rewritten = False, True
         return path
 
 

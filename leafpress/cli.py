@@ -118,7 +118,7 @@ def _main(argv: Sequence[str] | None) -> int:
             return _check(args, sources, settings, today)
         if args.command == "preview":
             return _preview(args, sources)
-        return _reviews(args, sources, today)
+        return _reviews(args, sources, settings, today)
     except UsageError as err:
         parser.error(str(err))
     except InputError as err:
@@ -265,11 +265,11 @@ def _strict_reviews(args, settings) -> str:
     return "reviews.overdue_fails in the settings" if settings.reviews.overdue_fails else ""
 
 
-def _reviews(args, sources, today: dt.date) -> int:
+def _reviews(args, sources, settings, today: dt.date) -> int:
     from .build import write_text_atomically
-    from .reviews import CSV_NAME, csv_text, review_rows, table_lines
+    from .reviews import CSV_NAME, csv_text, read_review_facts, review_rows, table_lines
 
-    leaflets, bad = _read_all(sources)
+    leaflets, bad = read_review_facts(sources, args.out, settings, lambda line: print(line, file=sys.stderr))
     rows = review_rows(leaflets, today)
     for line in table_lines(rows):
         print(line)

@@ -15,14 +15,15 @@ import importlib.metadata
 import json
 import os
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, MutableMapping, Sequence
 from functools import cached_property
 from pathlib import Path
 
 from .settings import LibraryOptions, Settings
 
-STATE_NAME = "build-state.json"
-STATE_VERSION = 1
+STATE_NAME = "build-state.jsonl"
+OLD_STATE_NAME = "build-state.json"  # leafpress before the state held a record a line
+STATE_VERSION = 2
 PACKAGE_DIR = Path(__file__).resolve().parent
 
 # What each format is made from, besides its source. A renderer that starts reading another
@@ -56,7 +57,7 @@ REASONS = {
 MISSING = "missing"
 
 
-def _digest(*parts: str | bytes) -> str:
+def digest(*parts: str | bytes) -> str:
     hasher = hashlib.blake2b(digest_size=16)
     for part in parts:
         data = part.encode("utf-8") if isinstance(part, str) else part
@@ -93,18 +94,18 @@ class Inputs:
         path = Path(path).resolve()
         if path not in self._files:
             try:
-                self._files[path] = _digest(path.read_bytes())
+                self._files[path] = digest(path.read_bytes())
             except OSError:
                 self._files[path] = MISSING
         return self._files[path]
 
     def _files_hash(self, root: Path, paths: Sequence[Path]) -> str:
-        return _digest(*(part for path in paths for part in (path.relative_to(root).as_posix(), self.file(path))))
+        return digest(*(part for path in paths for part in (path.relative_to(root).as_posix(), self.file(path))))
 
     @cached_property
     def settings_hash(self) -> str:
         """Every setting an output depends on (all but library:, which says where the build runs)."""
-        return _digest(repr(dataclasses.replace(self.settings, library=LibraryOptions())))
+        return digest(repr(dataclasses.replace(self.settings, library=LibraryOptions())))
 
     @cached_property
     def templates(self) -> str:
@@ -112,7 +113,7 @@ class Inputs:
         root = self.settings.layouts_dir.resolve()
         files = sorted(p for p in root.iterdir() if p.is_file() and p.name not in NOT_TEMPLATES and not p.name.startswith("."))
         logo = self.settings.logo_path
-        return _digest(self._files_hash(root, files), self.file(logo) if logo else "")
+        return digest(self._files_hash(root, files), self.file(logo) if logo else "")
 
     @cached_property
     def fonts(self) -> str:
@@ -121,7 +122,7 @@ class Inputs:
         root = self.settings.fonts_dir.resolve()
         own = self._files_hash(root, sorted(p for p in root.rglob("*") if p.is_file())) if root.is_dir() else MISSING
         installed = sorted({file.path for face in self.settings.fonts.faces for file in face.files if not file.path.is_relative_to(root)})
-        return _digest(own, *(f"{path}:{_stat(path)}" for path in installed))
+        return digest(own, *(f"{path}:{_stat(path)}" for path in installed))
 
     @cached_property
     def _catalogue_names(self) -> list[str]:
@@ -137,7 +138,7 @@ class Inputs:
             return MISSING
         if language not in self._catalogues:
             files = catalogue_files(language, self.settings.layouts_dir)
-            self._catalogues[language] = _digest(*self._catalogue_names, *(self.file(path) for path in files if path))
+            self._catalogues[language] = digest(*self._catalogue_names, *(self.file(path) for path in files if path))
         return self._catalogues[language]
 
     @cached_property
@@ -151,7 +152,7 @@ class Inputs:
         changes which voice reads a language."""
         from .speech.voices import fingerprint
 
-        return _digest(fingerprint())
+        return digest(fingerprint())
 
     @cached_property
     def braille_engine(self) -> str:
@@ -160,7 +161,7 @@ class Inputs:
             import louis
         except ImportError:
             return "absent"
-        return _digest(louis.version(), *(f"{p.name}:{_stat(p)}" for p in sorted(Path(TABLES).glob("*")) if p.is_file()))
+        return digest(louis.version(), *(f"{p.name}:{_stat(p)}" for p in sorted(Path(TABLES).glob("*")) if p.is_file()))
 
     @cached_property
     def tool(self) -> str:
@@ -172,12 +173,12 @@ class Inputs:
                 versions.append(f"{engine}=={importlib.metadata.version(engine)}")
             except importlib.metadata.PackageNotFoundError:
                 versions.append(f"{engine} absent")
-        return _digest(code, sys.version, *versions)
+        return digest(code, sys.version, *versions)
 
     def images(self, source: Path, record: Mapping | None) -> str:
         """The images the source used when last built (the same source uses the same images)."""
         names = (record or {}).get("images") or []
-        return _digest(*(part for name in names for part in (name, self.file(source.parent / name))))
+        return digest(*(part for name in names for part in (name, self.file(source.parent / name))))
 
     def of(self, format_name: str, source: Path, record: Mapping | None, source_sha: str) -> dict[str, str]:
         """The hash of every input of one format of one leaflet."""
@@ -230,7 +231,7 @@ def _files_problem(out_dir: Path, files: Mapping) -> str | None:
         return "its files are not recorded"
     for relative, size, mtime_ns in files.values():
         try:
-            stat = (out_dir / relative).stat()
+            stat = os.stat(os.path.join(out_dir, relative))
         except OSError:
             return f"{relative} is missing"
         if stat.st_size != size or stat.st_mtime_ns != mtime_ns:
@@ -244,16 +245,59 @@ def file_record(out_dir: Path, path: Path) -> list:
     return [Path(os.path.relpath(path.resolve(), out_dir.resolve())).as_posix(), stat.st_size, stat.st_mtime_ns]
 
 
-def load_state(out_dir: Path) -> dict[str, dict]:
-    """The build record of every leaflet built into out_dir, by source path relative to it."""
+class BuildState(MutableMapping):
+    """The build record of every leaflet built into an output folder, by source path relative to it.
+
+    The file holds one record a line (after a first line with the format's version), and a record
+    is kept as its line of text until it is asked for, then parsed afresh: a library of thousands
+    of leaflets costs the coordinator a few megabytes, not the tens its parsed records would."""
+
+    def __init__(self, lines: dict[str, str] | None = None):
+        self._lines = lines or {}  # key -> the record's JSON text
+        self._records: dict[str, dict] = {}  # records set by this build
+
+    def __getitem__(self, key: str) -> dict:
+        if key in self._records:
+            return self._records[key]
+        record = json.loads(self._lines[key])
+        if not isinstance(record, dict):
+            raise KeyError(key)
+        return record
+
+    def __setitem__(self, key: str, record: dict) -> None:
+        self._lines.pop(key, None)
+        self._records[key] = record
+
+    def __delitem__(self, key: str) -> None:
+        if self._lines.pop(key, None) is None and self._records.pop(key, None) is None:
+            raise KeyError(key)
+
+    def __iter__(self) -> Iterator[str]:
+        yield from self._lines
+        yield from self._records
+
+    def __len__(self) -> int:
+        return len(self._lines) + len(self._records)
+
+    def text(self) -> str:
+        """The file's text: the version, then each record on its own line, by key."""
+        lines = {key: json.dumps(record, ensure_ascii=False, separators=(",", ":")) for key, record in self._records.items()}
+        lines.update(self._lines)
+        header = json.dumps({"version": STATE_VERSION})
+        return "".join([header, "\n", *(f"{json.dumps(key, ensure_ascii=False)}\t{lines[key]}\n" for key in sorted(lines))])
+
+
+def load_state(out_dir: Path) -> BuildState:
+    """The build state of out_dir; empty when there is none or it is unreadable (everything rebuilds)."""
     try:
-        data = json.loads((out_dir / STATE_NAME).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return {}
-    if not isinstance(data, dict) or data.get("version") != STATE_VERSION or not isinstance(data.get("leaflets"), dict):
-        return {}
-    return {key: value for key, value in data["leaflets"].items() if isinstance(value, dict)}
-
-
-def state_text(records: Mapping[str, dict]) -> str:
-    return json.dumps({"version": STATE_VERSION, "leaflets": dict(sorted(records.items()))}, ensure_ascii=False, separators=(",", ":")) + "\n"
+        with (out_dir / STATE_NAME).open(encoding="utf-8") as file:
+            if json.loads(file.readline()).get("version") != STATE_VERSION:
+                return BuildState()
+            lines = {}
+            for line in file:
+                key, tab, record = line.rstrip("\n").partition("\t")
+                if tab:
+                    lines[json.loads(key)] = record
+    except (OSError, ValueError, AttributeError):
+        return BuildState()
+    return BuildState(lines)

@@ -7,6 +7,8 @@ so staff can find and print the right handout. Only files that exist are linked.
 from __future__ import annotations
 
 import datetime as dt
+import os
+import stat
 from collections.abc import Sequence
 from pathlib import Path
 from urllib.parse import quote
@@ -16,6 +18,7 @@ from .model import ReviewDate, review_status
 from .settings import LAYOUTS_DIR, Settings
 
 INDEX_NAME = "index.html"
+STAMP_WITHIN = 2048  # characters at the top of the page where its stamp is
 TEMPLATE = "index.html.j2"
 FILE_LABELS = {
     "print": "Print PDF",
@@ -36,7 +39,6 @@ def _size(n: int) -> str:
 
 def index_rows(entries: Sequence[dict], out_dir: Path, today: dt.date) -> list[dict]:
     """One group per leaflet (slug), holding its language versions, the original first."""
-    root = out_dir.resolve()
     groups: dict[str, dict] = {}
     for entry in entries:
         try:
@@ -46,10 +48,9 @@ def index_rows(entries: Sequence[dict], out_dir: Path, today: dt.date) -> list[d
             continue  # not an entry this version wrote
         files = []
         for key, relative in (entry.get("outputs") or {}).items():
-            path = (out_dir / relative).resolve() if relative else None
-            if path is None or not path.is_relative_to(root) or not path.is_file():
-                continue
-            files.append({"label": FILE_LABELS.get(key, key), "href": quote(Path(relative).as_posix()), "size": _size(path.stat().st_size)})
+            size = _file_size(out_dir, relative)
+            if size is not None:
+                files.append({"label": FILE_LABELS.get(key, key), "href": quote(Path(relative).as_posix()), "size": _size(size)})
         status = review_status(next_review, today)
         version = {
             "title": entry.get("title", ""),
@@ -66,10 +67,39 @@ def index_rows(entries: Sequence[dict], out_dir: Path, today: dt.date) -> list[d
     return [groups[slug] for slug in sorted(groups)]
 
 
-def index_html(entries: Sequence[dict], out_dir: Path, settings: Settings, today: dt.date) -> str:
+def _file_size(out_dir: Path, relative: str | None) -> int | None:
+    """The size of a file the manifest lists inside out_dir; None if it is not a file there (or
+    the path would lead out of out_dir)."""
+    if not relative or os.path.isabs(relative) or os.path.normpath(relative).startswith(".."):
+        return None
+    try:
+        status = os.stat(os.path.join(out_dir, relative))
+    except OSError:
+        return None
+    return status.st_size if stat.S_ISREG(status.st_mode) else None
+
+
+def template_path(settings: Settings) -> Path:
+    """The page's template: the settings' layouts folder's, else leafpress's own."""
+    own = settings.layouts_dir / TEMPLATE
+    return own if own.is_file() else LAYOUTS_DIR / TEMPLATE
+
+
+def index_is_current(index: Path, stamp: str) -> bool:
+    """Whether the index page on disk was made with ``stamp`` (its day and what shapes it)."""
+    try:
+        with index.open(encoding="utf-8") as file:
+            head = file.read(STAMP_WITHIN)
+    except (OSError, UnicodeDecodeError):
+        return False
+    return f'<meta name="leafpress-index" content="{stamp}">' in head
+
+
+def index_html(entries: Sequence[dict], out_dir: Path, settings: Settings, today: dt.date, stamp: str = "") -> str:
+    """The page; ``stamp`` is written in its head for index_is_current."""
     from .templates import environment
 
-    layouts = settings.layouts_dir if (settings.layouts_dir / TEMPLATE).is_file() else LAYOUTS_DIR
+    layouts = template_path(settings).parent
     leaflets = index_rows(entries, out_dir, today)
     versions = [v for group in leaflets for v in group["versions"]]
     counts = {status: sum(v["status"] == status for v in versions) for status in STATUS_LABELS}
@@ -81,4 +111,5 @@ def index_html(entries: Sequence[dict], out_dir: Path, settings: Settings, today
         status_labels=STATUS_LABELS,
         today=today,
         today_text=f"{today.day} {today:%B %Y}",
+        stamp=stamp,
     )

@@ -8,11 +8,17 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import hashlib
 import io
-from collections.abc import Sequence
+import os
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
-from .model import Leaflet, review_status
+from .errors import InputError
+from .model import Leaflet, ReviewDate, review_status
+from .reader import leaflet_from_bytes
+from .settings import Settings
 
 CSV_NAME = "reviews.csv"
 STATUS_ORDER = {"overdue": 0, "due-soon": 1, "ok": 2}
@@ -20,18 +26,80 @@ FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
 @dataclass(frozen=True)
+class ReviewFacts:
+    """What a review needs to know of a leaflet."""
+
+    slug: str
+    source: Path
+    title: str
+    language: str
+    resource_number: str
+    last_reviewed: ReviewDate
+    next_review: ReviewDate
+
+    @classmethod
+    def of(cls, leaflet: Leaflet) -> ReviewFacts:
+        meta = leaflet.meta
+        return cls(leaflet.slug, leaflet.source, meta.title, meta.language, meta.resource_number, meta.last_reviewed, meta.next_review)
+
+    @classmethod
+    def from_record(cls, source: Path, record: dict) -> ReviewFacts | None:
+        """The facts a build state record keeps (None if it keeps too little: an older build's)."""
+        facts = record.get("review")
+        try:
+            return cls(facts["slug"], source, facts["title"], record["language"], facts["resource_number"],
+                       ReviewDate.from_iso(facts["last_reviewed"]), ReviewDate.from_iso(record["next_review"]))
+        except (KeyError, TypeError, ValueError):
+            return None
+
+    def record(self) -> dict:
+        """What the build state keeps for from_record (beside the language and next review it keeps anyway)."""
+        return {"slug": self.slug, "title": self.title, "resource_number": self.resource_number, "last_reviewed": self.last_reviewed.iso}
+
+
+def read_review_facts(sources: Sequence[Path], out_dir: Path, settings: Settings,
+                      on_problem: Callable[[str], object]) -> tuple[list[ReviewFacts], int]:
+    """Each source's facts, and how many sources could not be read. A source whose bytes a build into
+    ``out_dir`` read with this same leafpress is not read again: its facts come from the build
+    state (a library of thousands is reviewed in a second); any other is read and checked in full."""
+    from .incremental import Inputs, load_state
+
+    state = load_state(out_dir)
+    reader = Inputs(settings).tool
+    root = out_dir.resolve()
+    found, bad = [], 0
+    for source in sources:
+        record = state.get(Path(os.path.relpath(os.path.realpath(source), root)).as_posix()) or {}
+        try:
+            raw = source.read_bytes()
+            if record.get("read_by") == reader and record.get("sha256") == hashlib.sha256(raw).hexdigest():
+                if (facts := ReviewFacts.from_record(source, record)) is not None:
+                    found.append(facts)
+                    continue
+            found.append(ReviewFacts.of(leaflet_from_bytes(source, raw)))
+        except OSError as err:
+            bad += 1
+            on_problem(f"{source}:1: cannot read the file ({err.strerror or err}); check it exists and is readable")
+        except InputError as err:
+            bad += 1
+            for problem in err.problems:
+                on_problem(str(problem))
+    return found, bad
+
+
+@dataclass(frozen=True)
 class ReviewRow:
-    leaflet: Leaflet
+    leaflet: ReviewFacts
     status: str
 
     @property
     def due_by(self) -> dt.date:
-        return self.leaflet.meta.next_review.deadline
+        return self.leaflet.next_review.deadline
 
 
-def review_rows(leaflets: Sequence[Leaflet], today: dt.date) -> list[ReviewRow]:
+def review_rows(leaflets: Sequence[ReviewFacts], today: dt.date) -> list[ReviewRow]:
     """Most urgent first: overdue, then due soon, then ok; earliest deadline first within each."""
-    rows = [ReviewRow(leaflet, review_status(leaflet.meta.next_review, today)) for leaflet in leaflets]
+    rows = [ReviewRow(leaflet, review_status(leaflet.next_review, today)) for leaflet in leaflets]
     return sorted(rows, key=lambda r: (STATUS_ORDER[r.status], r.due_by, r.leaflet.slug, str(r.leaflet.source)))
 
 
@@ -39,7 +107,7 @@ def table_lines(rows: Sequence[ReviewRow]) -> list[str]:
     """The rows as aligned text columns under a header."""
     cells = [("Status", "Next review", "Last reviewed", "Resource", "Language", "Leaflet")]
     for row in rows:
-        meta = row.leaflet.meta
+        meta = row.leaflet
         cells.append((row.status, meta.next_review.display, meta.last_reviewed.display, meta.resource_number, meta.language, str(row.leaflet.source)))
     widths = [max(len(line[i]) for line in cells) for i in range(len(cells[0]))]
     return ["  ".join(cell.ljust(width) for cell, width in zip(line, widths, strict=True)).rstrip() for line in cells]
@@ -54,7 +122,7 @@ def csv_text(rows: Sequence[ReviewRow], today: dt.date) -> str:
     writer = csv.writer(buffer, lineterminator="\r\n")
     writer.writerow(["slug", "language", "title", "resource_number", "last_reviewed", "next_review", "due_by", "status", "checked_on", "source"])
     for row in rows:
-        meta = row.leaflet.meta
+        meta = row.leaflet
         writer.writerow([_cell(str(v)) for v in (
             row.leaflet.slug, meta.language, meta.title, meta.resource_number, meta.last_reviewed.iso, meta.next_review.iso,
             row.due_by.isoformat(), row.status, today.isoformat(), row.leaflet.source.as_posix(),

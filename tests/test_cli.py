@@ -216,7 +216,7 @@ def test_build_only_docx(tmp_path):
     assert result.returncode == 0, result.stderr
     no_traceback(result)
     assert sorted(p.relative_to(out).as_posix() for p in out.rglob("*")) == [
-        ".build.lock", "build-state.json", "good", "good/good.docx", "good/good.translation-brief.txt", "good/good.xlf",
+        ".build.lock", "build-state.jsonl", "good", "good/good.docx", "good/good.translation-brief.txt", "good/good.xlf",
         "index.html", "manifest.json",
     ]
     assert zipfile.is_zipfile(out / "good" / "good.docx")

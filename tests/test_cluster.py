@@ -87,7 +87,7 @@ def cluster(tmp_path) -> Iterator[Cluster]:
 def digests(out: Path) -> dict[str, str]:
     """Every output file's bytes, by its path in the output folder (not the build's own state)."""
     return {path.relative_to(out).as_posix(): hashlib.sha256(path.read_bytes()).hexdigest()
-            for path in sorted(out.rglob("*")) if path.is_file() and not path.name.startswith(".") and path.name != "build-state.json"}
+            for path in sorted(out.rglob("*")) if path.is_file() and not path.name.startswith(".") and path.name != "build-state.jsonl"}
 
 
 def local_build(library: Path, out: Path) -> dict[str, str]:

@@ -91,6 +91,49 @@ def test_second_build_renders_nothing_and_says_unchanged(library):
     assert all(all(entry["outputs"].values()) for entry in entries)
 
 
+def test_a_no_op_build_writes_nothing_and_a_new_day_rewrites_the_manifest_and_index(library):
+    """At 5,000 leaflets, rewriting the manifest, build state and index took most of a no-op build."""
+    written = {name: (library.out / name).stat().st_mtime_ns for name in ("manifest.json", incremental.STATE_NAME, "index.html")}
+    assert library.build() == set()
+    assert {name: (library.out / name).stat().st_mtime_ns for name in written} == written
+    assert library.build(today=dt.date(2028, 5, 1)) == set()  # both leaflets are overdue that day
+    assert json.loads((library.out / "manifest.json").read_text())["leaflets"][0]["review_status"] == "overdue"
+    assert "1 May 2028" in (library.out / "index.html").read_text()
+    index = (library.out / "index.html").stat().st_mtime_ns
+    assert library.build(today=dt.date(2028, 5, 2)) == set()  # no status changes, but the page is dated
+    assert "2 May 2028" in (library.out / "index.html").read_text() and (library.out / "index.html").stat().st_mtime_ns != index
+
+
+def test_reviews_take_a_built_leaflets_facts_from_the_build_state(library):
+    """generate.py reviews reads a source again only when a build did not read these very bytes
+    with this very leafpress."""
+    from leafpress.reviews import read_review_facts
+
+    def titles() -> list[str]:
+        facts, bad = read_review_facts([library.a, library.b], library.out, library.settings(), print)
+        assert bad == 0
+        return [fact.title for fact in facts]
+
+    state = incremental.load_state(library.out)
+    key = next(key for key in state if key.endswith("alpha.md"))
+    record = state[key]
+
+    def save() -> None:
+        state[key] = record
+        (library.out / incremental.STATE_NAME).write_text(state.text(), encoding="utf-8")
+
+    record["review"]["title"] = "As the build read it"
+    save()
+    assert titles() == ["As the build read it", "Beta"]
+    record["read_by"] = "another leafpress"
+    save()
+    assert titles() == ["Alpha", "Beta"]
+    record["read_by"] = incremental.Inputs(library.settings()).tool
+    save()
+    library.a.write_text(library.a.read_text().replace("title: Alpha", "title: Alpha, edited"), encoding="utf-8")
+    assert titles() == ["Alpha, edited", "Beta"]
+
+
 def test_source_edit_rebuilds_that_leaflet_only(library):
     library.b.write_text(library.b.read_text().replace("Other text.", "Changed text."), encoding="utf-8")
     assert library.build() == every(["beta"])
@@ -143,10 +186,11 @@ def test_catalogue_edit_rebuilds_the_leaflets_of_its_language_only(library):
     assert len(library.report.built) == 3
 
 
-def test_index_template_edit_rebuilds_no_leaflet(library):
+def test_index_template_edit_rebuilds_no_leaflet_but_the_index(library):
     template = library.layouts / "index.html.j2"
-    template.write_text(template.read_text() + "\n", encoding="utf-8")
+    template.write_text(template.read_text().replace("<h1>Patient information leaflets</h1>", "<h1>Our leaflets</h1>"), encoding="utf-8")
     assert library.build() == set()
+    assert "<h1>Our leaflets</h1>" in (library.out / "index.html").read_text()
 
 
 def test_font_edit_rebuilds_the_pdfs_only(library):
@@ -330,3 +374,24 @@ def test_new_liblouis_tables_rebuild_the_braille_only(library, tmp_path, monkeyp
     (tables / "en-ueb-g2.ctb").write_text("include en-ueb-g1.ctb\n# a new release\n", encoding="utf-8")
     assert library.build() == every(formats=["braille"])
     assert {reason for r in library.report.built for reason in r.reasons.values()} == {"liblouis was updated"}
+
+
+def test_the_build_state_keeps_a_record_a_line_and_reads_it_back(tmp_path):
+    """Records stay text until asked for (a 5,000-leaflet library's state costs the coordinator a few MB)."""
+    state = incremental.BuildState()
+    state["src/ąę\tzażółć.md"] = {"title": "Line\nbreak\tand tab", "formats": {"docx": {"inputs": {"tool": "x"}}}}
+    state["src/a.md"] = {"title": "A"}
+    (tmp_path / incremental.STATE_NAME).write_text(state.text(), encoding="utf-8")
+    assert len((tmp_path / incremental.STATE_NAME).read_text(encoding="utf-8").splitlines()) == 3
+    again = incremental.load_state(tmp_path)
+    assert sorted(again) == ["src/a.md", "src/ąę\tzażółć.md"]
+    assert again["src/ąę\tzażółć.md"]["title"] == "Line\nbreak\tand tab"
+    del again["src/a.md"]
+    again["src/b.md"] = {"title": "B"}
+    assert incremental.load_state(tmp_path) != again and dict(again) == {"src/ąę\tzażółć.md": state["src/ąę\tzażółć.md"], "src/b.md": {"title": "B"}}
+
+
+def test_an_earlier_versions_build_state_is_replaced(library):
+    (library.out / incremental.STATE_NAME).rename(library.out / incremental.OLD_STATE_NAME)
+    assert library.build() == every()  # its records are not trusted: everything builds once
+    assert not (library.out / incremental.OLD_STATE_NAME).exists() and library.build() == set()
