@@ -195,9 +195,11 @@ def measure_all(voices: list[str], sources: list[Path], jobs: int) -> dict[str, 
 
 
 def default_voice() -> str:
+    """The voice that reads a leaflet which names no language (British English)."""
+    from leafpress.model import DEFAULT_LANGUAGE
     from leafpress.speech.voices import choose_voice
 
-    return choose_voice("en", load_settings()).key
+    return choose_voice(DEFAULT_LANGUAGE, load_settings()).key
 
 
 def met(key: str, source: str, rate: float, default: str) -> bool | None:

@@ -133,9 +133,10 @@ def _main(argv: Sequence[str] | None) -> int:
 
 def voice_warning(settings) -> str:
     """One warning when English audio falls back to espeak-ng because the recommended voice is not installed."""
+    from .model import DEFAULT_LANGUAGE
     from .speech.voices import missing_recommendation
 
-    known = missing_recommendation("en", settings)
+    known = missing_recommendation(DEFAULT_LANGUAGE, settings)
     if known is None:
         return ""
     return (f"warning: the voice {known.key} is not installed (Debian package {known.package}), so English audio is read by "

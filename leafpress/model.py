@@ -70,13 +70,16 @@ def review_status(next_review: ReviewDate, today: dt.date) -> str:
     return "ok"
 
 
+DEFAULT_LANGUAGE = "en-GB"  # a leaflet whose front matter and file name name no language
+
+
 @dataclass(frozen=True)
 class Meta:
     title: str
     resource_number: str
     last_reviewed: ReviewDate
     next_review: ReviewDate
-    language: str = "en-GB"
+    language: str = DEFAULT_LANGUAGE
     subtitle: str | None = None
     department: str | None = None
     do_not_translate: tuple[str, ...] = ()  # terms translators must leave as they are

@@ -18,6 +18,7 @@ from markdown_it.tree import SyntaxTreeNode
 
 from .errors import InputError, Problem
 from .model import (
+    DEFAULT_LANGUAGE,
     MONTH_NAMES,
     Block,
     Bold,
@@ -204,7 +205,7 @@ def _read_meta(path: Path, front: str, first_line: int, file_language: str | Non
             f"next_review ({next_review.display}) must be later than last_reviewed ({last_reviewed.display}); correct one of them",
         )
 
-    language = text_value("language") or file_language or "en-GB"
+    language = text_value("language") or file_language or DEFAULT_LANGUAGE
     if not LANGUAGE_RE.fullmatch(language):
         problem("language", f"language '{language}' is not a BCP 47 tag; write e.g. en-GB, pl or pt-BR")
     elif file_language and language.lower() != file_language.lower():

@@ -49,7 +49,10 @@ def test_the_ranked_default_is_the_best_installed_voice_a_trust_may_publish(inst
     assert choose_voice("en-GB", settings).key == "rhvoice:alan"
     assert choose_voice("en-US", settings).key == "rhvoice:slt"  # the exact region first
     installed("pico:en-GB", "mbrola:en1")
-    assert choose_voice("en", settings).key == "pico:en-GB"
+    assert choose_voice("en", settings).key == "mbrola:en1"  # heard better than Pico's en-GB
+    installed("pico:en-GB", "rhvoice:alan", "rhvoice:bdl")
+    assert choose_voice("en", settings).key == "rhvoice:bdl"  # no region asked: the best heard
+    assert choose_voice("en-GB", settings).key == "rhvoice:alan"
 
 
 def test_a_voice_whose_licence_forbids_publishing_is_never_the_default(installed, monkeypatch):
