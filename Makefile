@@ -91,7 +91,7 @@ test: system venv
 lint: venv
 	$(VENV)/bin/ruff check leafpress tests bench generate.py
 
-# About 15 minutes: per-format times against the engines, a generated 200-leaflet library, and how
+# About 25 minutes: per-format times against the engines, generated libraries of 200 and 5,000 leaflets, and how
 # well a speech recogniser understands each installed English voice.
 bench: system venv
 	$(call install_missing,$(BENCH_PACKAGES))

@@ -331,8 +331,7 @@ def _as_given(result: LeafletResult, source: Path) -> LeafletResult:
     def given(line: str) -> str:
         return f"{source}:{line.removeprefix(built_as)}" if line.startswith(built_as) else line
 
-    return replace(result, source=source, problems=[given(line) for line in result.problems],
-                               warnings=[given(line) for line in result.warnings])
+    return replace(result, source=source, problems=[given(line) for line in result.problems], warnings=[given(line) for line in result.warnings])
 
 
 def _worker_failure(err: Exception) -> str:
