@@ -24,7 +24,7 @@ import tempfile
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
-from leafpress.build import render_format
+from leafpress.library.build import render_format
 from leafpress.reader import read_leaflet
 from leafpress.settings import PROJECT_ROOT as ROOT
 from leafpress.settings import Settings, load_settings

@@ -31,8 +31,8 @@ from pathlib import Path
 
 from bench import intelligibility
 from bench.timing import paired_times
-from leafpress.build import default_jobs, render_format
 from leafpress.languages.catalogue import catalogue_for
+from leafpress.library.build import default_jobs, render_format
 from leafpress.model import Bold, Callout, Heading, Image, ListBlock, Paragraph, Table, plain_text
 from leafpress.reader import read_leaflet
 from leafpress.settings import PROJECT_ROOT as ROOT
@@ -292,7 +292,7 @@ def engines_alone(paths: list[Path], formats: str, workdir: Path, built: Path | 
     first (untimed): the same HTML and CSS, the same strings; for the audio, the script a build wrote
     into ``built``, spoken by the voice's own command line and encoded to MP3."""
     from bench.audio import engine_floor
-    from leafpress.build import output_paths
+    from leafpress.library.build import output_paths
     from leafpress.renderers.audio import synthesiser_for
 
     settings = load_settings()

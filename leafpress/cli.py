@@ -102,8 +102,8 @@ def _main(argv: Sequence[str] | None) -> int:
     for noisy in ("fontTools", "weasyprint", "markdown_it", "comtypes"):
         logging.getLogger(noisy).setLevel(logging.ERROR)
 
-    from .build import UsageError, find_sources
     from .errors import InputError, OutputError
+    from .library.build import UsageError, find_sources
     from .settings import load_settings
 
     if args.command == "import-translation":
@@ -144,8 +144,8 @@ def voice_warning(settings) -> str:
 
 
 def _build(args, sources, settings, today: dt.date) -> int:
-    from .build import UsageError, default_jobs, parse_formats
-    from .cluster import cluster_executor, scheduler_address
+    from .library.build import UsageError, default_jobs, parse_formats
+    from .library.cluster import cluster_executor, scheduler_address
 
     formats = parse_formats(args.formats)
     if args.jobs is not None and args.jobs < 1:
@@ -177,7 +177,7 @@ def _build(args, sources, settings, today: dt.date) -> int:
 
 def _run_build(args, sources, settings, today: dt.date, formats: list[str], jobs: int, executor):
     """The build with its progress bar, each leaflet's warnings and problems printed as it finishes."""
-    from .build import build
+    from .library.build import build
     from .progress import Progress
 
     with Progress(total=len(sources), label="Building") as progress:
@@ -221,9 +221,9 @@ def _read_all(sources) -> tuple[list, int]:
 
 
 def _check(args, sources, settings, today: dt.date) -> int:
-    from .build import catalogue_warnings, review_warnings
     from .errors import InputError
     from .languages.catalogue import check_catalogues
+    from .library.build import catalogue_warnings, review_warnings
     from .lint import MAX_READING_AGE, lint
     from .model import review_status
     from .renderers.print_pdf import printable_fonts
@@ -267,8 +267,8 @@ def _strict_reviews(args, settings) -> str:
 
 
 def _reviews(args, sources, settings, today: dt.date) -> int:
-    from .build import write_text_atomically
-    from .reviews import CSV_NAME, csv_text, read_review_facts, review_rows, table_lines
+    from .library.build import write_text_atomically
+    from .library.reviews import CSV_NAME, csv_text, read_review_facts, review_rows, table_lines
 
     leaflets, bad = read_review_facts(sources, args.out, settings, lambda line: print(line, file=sys.stderr))
     rows = review_rows(leaflets, today)

@@ -10,8 +10,8 @@ import shutil
 import subprocess
 from pathlib import Path
 
-from .build import output_paths
 from .errors import RenderError
+from .library.build import output_paths
 from .model import Leaflet
 
 PDF_FORMATS = ("print", "large-print")

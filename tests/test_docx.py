@@ -16,7 +16,7 @@ from xml.etree import ElementTree as ET
 import docx
 import pytest
 
-from leafpress.build import output_paths
+from leafpress.library.build import output_paths
 from leafpress.reader import read_leaflet
 from leafpress.renderers import RENDERERS
 from leafpress.segments import segments

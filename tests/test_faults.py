@@ -26,8 +26,8 @@ import pytest
 from mutagen.mp3 import MP3
 from pypdf import PdfReader
 
-from leafpress import build as build_module
-from leafpress.build import build_leaflet
+from leafpress.library import build as build_module
+from leafpress.library.build import build_leaflet
 from leafpress.renderers.base import ProcessCache
 from leafpress.settings import load_settings
 

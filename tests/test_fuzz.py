@@ -15,8 +15,8 @@ from pathlib import Path
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from leafpress.build import build_leaflet
 from leafpress.errors import InputError
+from leafpress.library.build import build_leaflet
 from leafpress.reader import read_leaflet
 from leafpress.settings import load_settings
 

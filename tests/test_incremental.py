@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from leafpress import build as build_module
-from leafpress import incremental
+from leafpress.library import build as build_module
+from leafpress.library import incremental
 from leafpress.renderers import RENDERERS, Renderer
 from leafpress.settings import FONTS_DIR, LAYOUTS_DIR, load_settings
 from leafpress.speech import espeak
@@ -107,7 +107,7 @@ def test_a_no_op_build_writes_nothing_and_a_new_day_rewrites_the_manifest_and_in
 def test_reviews_take_a_built_leaflets_facts_from_the_build_state(library):
     """generate.py reviews reads a source again only when a build did not read these very bytes
     with this very leafpress."""
-    from leafpress.reviews import read_review_facts
+    from leafpress.library.reviews import read_review_facts
 
     def titles() -> list[str]:
         facts, bad = read_review_facts([library.a, library.b], library.out, library.settings(), print)

@@ -9,7 +9,7 @@ from urllib.parse import unquote
 import html5lib
 import pytest
 
-from leafpress.index import index_html
+from leafpress.library.index import index_html
 from leafpress.settings import load_settings
 
 from .conftest import run_cli, write_leaflet

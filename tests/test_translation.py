@@ -15,7 +15,7 @@ import docx
 import pytest
 
 from leafpress import translation
-from leafpress.build import output_paths
+from leafpress.library.build import output_paths
 from leafpress.model import Text
 from leafpress.reader import read_leaflet
 from leafpress.renderers import RENDERERS

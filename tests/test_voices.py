@@ -11,8 +11,8 @@ import pytest
 from mutagen.id3 import ID3
 from mutagen.mp3 import MP3
 
-from leafpress.build import render_format
 from leafpress.errors import InputError, RenderError
+from leafpress.library.build import render_format
 from leafpress.reader import read_leaflet
 from leafpress.renderers import audio
 from leafpress.settings import AudioOptions, load_settings

@@ -15,10 +15,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from .errors import InputError
-from .model import Leaflet, ReviewDate, review_status
-from .reader import leaflet_from_bytes
-from .settings import Settings
+from ..errors import InputError
+from ..model import Leaflet, ReviewDate, review_status
+from ..reader import leaflet_from_bytes
+from ..settings import Settings
 
 CSV_NAME = "reviews.csv"
 STATUS_ORDER = {"overdue": 0, "due-soon": 1, "ok": 2}

@@ -19,12 +19,12 @@ from collections.abc import Iterator, Mapping, MutableMapping, Sequence
 from functools import cached_property
 from pathlib import Path
 
-from .settings import LibraryOptions, Settings
+from ..settings import LibraryOptions, Settings
 
 STATE_NAME = "build-state.jsonl"
 OLD_STATE_NAME = "build-state.json"  # leafpress before the state held a record a line
 STATE_VERSION = 2
-PACKAGE_DIR = Path(__file__).resolve().parent
+PACKAGE_DIR = Path(__file__).resolve().parent.parent  # the whole leafpress package
 
 # What each format is made from, besides its source. A renderer that starts reading another
 # file must have it listed here, or editing that file will not rebuild its outputs.
@@ -126,13 +126,13 @@ class Inputs:
 
     @cached_property
     def _catalogue_names(self) -> list[str]:
-        from .languages.catalogue import folder
+        from ..languages.catalogue import folder
 
         return sorted(p.name for p in folder(self.settings.layouts_dir).glob("*.yaml"))
 
     def catalogue(self, language: str | None) -> str:
         """The catalogue files a language's fixed text comes from, and which catalogues exist."""
-        from .languages.catalogue import catalogue_files
+        from ..languages.catalogue import catalogue_files
 
         if not language:
             return MISSING
@@ -150,7 +150,7 @@ class Inputs:
         """Every speech engine's version and voice files (system packages, not among the Python
         engines below): a new release says words differently, and a voice installed or removed
         changes which voice reads a language."""
-        from .speech.voices import fingerprint
+        from ..speech.voices import fingerprint
 
         return digest(fingerprint())
 

@@ -21,13 +21,13 @@ from concurrent.futures import FIRST_COMPLETED, Executor, Future, ProcessPoolExe
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from ..errors import InputError, OutputError, RenderError
+from ..model import Image, Leaflet, ReviewDate, review_status, walk
+from ..renderers import RENDERERS
+from ..settings import Settings
 from . import incremental
-from .errors import InputError, OutputError, RenderError
 from .lock import output_lock
-from .model import Image, Leaflet, ReviewDate, review_status, walk
-from .renderers import RENDERERS
 from .reviews import ReviewFacts
-from .settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -100,7 +100,7 @@ def _review_warnings(source: Path, line: int, next_review: ReviewDate, today: dt
 
 def catalogue_warnings(leaflet: Leaflet, settings: Settings) -> list[str]:
     """One warning when the leaflet's language has no catalogue, so its fixed text is English."""
-    from .languages.catalogue import FOLDER, has_catalogue
+    from ..languages.catalogue import FOLDER, has_catalogue
 
     language = leaflet.meta.language
     if has_catalogue(language, settings.layouts_dir):
@@ -120,7 +120,7 @@ def output_paths(leaflet: Leaflet, out_dir: Path, formats: Iterable[str]) -> dic
 
 def build_leaflet(source: Path, out_dir: Path, formats: Sequence[str], settings: Settings, today: dt.date) -> LeafletResult:
     """Read one source and write each chosen format; never raises for bad input."""
-    from .reader import read_leaflet  # parsed only when something is built
+    from ..reader import read_leaflet  # parsed only when something is built
 
     result = LeafletResult(source)
     try:
@@ -153,7 +153,7 @@ def build_leaflet(source: Path, out_dir: Path, formats: Sequence[str], settings:
         result.outputs.update(targets)
         result.built.append(name)
         if name == "audio":
-            from .renderers.audio import voice_for
+            from ..renderers.audio import voice_for
 
             result.voice = voice_for(leaflet, settings).key  # chosen once per process: the voice that just spoke
     return result

@@ -21,9 +21,9 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import Executor
 from pathlib import Path
 
-from .errors import OutputError
+from ..errors import OutputError
+from ..settings import Settings
 from .incremental import Inputs
-from .settings import Settings
 
 SCHEDULER_ENV = "DASK_SCHEDULER_ADDRESS"
 CONNECT_TIMEOUT_S = 10

@@ -13,9 +13,9 @@ from collections.abc import Sequence
 from pathlib import Path
 from urllib.parse import quote
 
-from .languages.tags import language_info
-from .model import ReviewDate, review_status
-from .settings import LAYOUTS_DIR, Settings
+from ..languages.tags import language_info
+from ..model import ReviewDate, review_status
+from ..settings import LAYOUTS_DIR, Settings
 
 INDEX_NAME = "index.html"
 STAMP_WITHIN = 2048  # characters at the top of the page where its stamp is
@@ -97,7 +97,7 @@ def index_is_current(index: Path, stamp: str) -> bool:
 
 def index_html(entries: Sequence[dict], out_dir: Path, settings: Settings, today: dt.date, stamp: str = "") -> str:
     """The page; ``stamp`` is written in its head for index_is_current."""
-    from .templates import environment
+    from ..templates import environment
 
     layouts = template_path(settings).parent
     leaflets = index_rows(entries, out_dir, today)
