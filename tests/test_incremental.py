@@ -395,3 +395,17 @@ def test_an_earlier_versions_build_state_is_replaced(library):
     (library.out / incremental.STATE_NAME).rename(library.out / incremental.OLD_STATE_NAME)
     assert library.build() == every()  # its records are not trusted: everything builds once
     assert not (library.out / incremental.OLD_STATE_NAME).exists() and library.build() == set()
+
+
+def test_half_written_files_are_removed_after_the_build_that_left_them_or_the_next(library):
+    """A worker killed mid-leaflet leaves a .tmp file in that leaflet's folder; a killed build may
+    leave them anywhere (its marker says so to the next build)."""
+    (library.out / "alpha" / ".alpha.docx.x1.tmp").write_text("half")
+    library.a.write_text(library.a.read_text().replace("Some text.", "New text."), encoding="utf-8")
+    assert library.build() == every(["alpha"])
+    assert not (library.out / "alpha" / ".alpha.docx.x1.tmp").exists()
+    assert not (library.out / build_module.UNFINISHED_NAME).exists()
+    (library.out / "beta" / ".beta.docx.x2.tmp").write_text("half")
+    (library.out / build_module.UNFINISHED_NAME).touch()  # as a build killed with kill -9 leaves it
+    assert library.build() == set()
+    assert not list(library.out.rglob(".*.tmp"))

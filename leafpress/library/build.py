@@ -36,6 +36,9 @@ OUTPUT_KEYS = ("print", "large_print", "docx", "audio", "audio_script", "transla
 # A build writes the manifest and build state this often (and when it ends), so a killed build
 # leaves a manifest listing most of what it made and the next one resumes from there.
 CHECKPOINT_SECONDS = 2
+# Present while a build runs: found at the start of the next one, the last was killed, and the
+# whole output folder is searched for its half-written files.
+UNFINISHED_NAME = ".build-unfinished"
 
 
 class UsageError(Exception):
@@ -232,8 +235,13 @@ def build(
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
         with output_lock(out_dir, on_wait):
-            _remove_stale_temporaries(out_dir)
-            return _build_locked(sources, out_dir, formats, settings, today, jobs, on_result, force, executor)
+            unfinished = out_dir / UNFINISHED_NAME
+            if unfinished.exists() or not (out_dir / incremental.STATE_NAME).exists():
+                _remove_stale_temporaries(out_dir.rglob(".*.tmp"))  # the last build was killed, or is not known
+            unfinished.touch()
+            report = _build_locked(sources, out_dir, formats, settings, today, jobs, on_result, force, executor)
+            unfinished.unlink()
+            return report
     except OSError as err:
         raise OutputError(f"{out_dir}: cannot write the output folder ({err.strerror or err}); choose another --out or free some space") from err
 
@@ -273,6 +281,12 @@ def _build_locked(sources, out_dir, formats, settings, today, jobs, on_result, f
                 saved = time.monotonic()
     finally:  # even when interrupted, so what was built is listed and not built again
         _save(manifest, state, written=bool(todo))
+    # A worker that died mid-leaflet (its leaflet built again elsewhere) left its files half-written
+    # in that leaflet's folder: every task has ended now, so whatever is left there is stale.
+    from ..reader import slug_and_language
+
+    for folder in {slug_and_language(source)[0] for source, *_ in todo}:
+        _remove_stale_temporaries((out_dir / folder).glob(".*.tmp"))
     from .index import INDEX_NAME, index_html, index_is_current, template_path
 
     index = out_dir / INDEX_NAME  # rewritten when the manifest was, or on a new day, or when what shapes the page changed
@@ -429,9 +443,9 @@ def _watch_parent(parent: int) -> None:
     os._exit(1)
 
 
-def _remove_stale_temporaries(out_dir: Path) -> None:
-    """Half-written files left by a build that was killed (they never replaced a real file)."""
-    for temp in out_dir.rglob(".*.tmp"):
+def _remove_stale_temporaries(temporaries: Iterable[Path]) -> None:
+    """Half-written files left by a build or a worker that was killed (they never replaced a real file)."""
+    for temp in temporaries:
         temp.unlink(missing_ok=True)
 
 

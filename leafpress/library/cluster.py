@@ -85,7 +85,7 @@ def usable_workers(client, settings: Settings, out_dir: Path, warn: Callable[[st
     in a file written for the purpose in the output folder."""
     out_dir.mkdir(parents=True, exist_ok=True)
     secret = uuid.uuid4().hex
-    token = out_dir.resolve() / f".leafpress-cluster-{secret}"
+    token = out_dir.resolve() / f".leafpress-cluster-{secret}.tmp"  # a killed build's is removed by the next
     token.write_text(secret, encoding="utf-8")
     try:
         reports = client.run(_report, settings, token)
