@@ -389,6 +389,10 @@ def test_the_build_state_keeps_a_record_a_line_and_reads_it_back(tmp_path):
     del again["src/a.md"]
     again["src/b.md"] = {"title": "B"}
     assert incremental.load_state(tmp_path) != again and dict(again) == {"src/ąę\tzażółć.md": state["src/ąę\tzażółć.md"], "src/b.md": {"title": "B"}}
+    damaged = (tmp_path / incremental.STATE_NAME).read_text(encoding="utf-8").replace('{"title":"A"}', '{"title":"A')
+    (tmp_path / incremental.STATE_NAME).write_text(damaged, encoding="utf-8")
+    damaged_state = incremental.load_state(tmp_path)  # one line damaged: that leaflet rebuilds, the others keep their records
+    assert damaged_state.get("src/a.md") is None and damaged_state["src/ąę\tzażółć.md"]["title"] == "Line\nbreak\tand tab"
 
 
 def test_an_earlier_versions_build_state_is_replaced(library):

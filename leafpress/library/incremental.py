@@ -259,7 +259,10 @@ class BuildState(MutableMapping):
     def __getitem__(self, key: str) -> dict:
         if key in self._records:
             return self._records[key]
-        record = json.loads(self._lines[key])
+        try:
+            record = json.loads(self._lines[key])
+        except ValueError:  # a damaged line: that leaflet is rebuilt, as if it had no record
+            raise KeyError(key) from None
         if not isinstance(record, dict):
             raise KeyError(key)
         return record
