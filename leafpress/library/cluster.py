@@ -54,7 +54,7 @@ def refusal(worker: dict, ours: dict[str, str], token: str, threads: int, out_di
     """Why a worker cannot take part in this build ('' if it can)."""
     different = [name for name, value in ours.items() if worker["identity"].get(name) != value]
     if different:
-        return f"its {' and '.join(different)} differ from this machine's (every worker must run the same leafpress image)"
+        return f"its {' and '.join(different)} differ from this machine's (run make on every machine, from the same commit: docs/library.md)"
     if worker["token"] != token:
         return f"it does not see the output folder {out_dir} (every worker must share it, at the same path)"
     if threads != 1:
