@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import calendar
 import datetime as dt
+import hashlib
 import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
@@ -68,6 +69,11 @@ def review_status(next_review: ReviewDate, today: dt.date) -> str:
     if (deadline - today).days <= DUE_SOON_DAYS:
         return "due-soon"
     return "ok"
+
+
+def checksum(raw: bytes) -> str:
+    """A source's fingerprint: the SHA-256 of its bytes (Leaflet.checksum, and the build state's)."""
+    return hashlib.sha256(raw).hexdigest()
 
 
 DEFAULT_LANGUAGE = "en-GB"  # a leaflet whose front matter and file name name no language

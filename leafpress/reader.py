@@ -7,7 +7,6 @@ ever evaluated, rendered as HTML or treated as a template.
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import re
 from pathlib import Path
 from typing import Any
@@ -35,6 +34,7 @@ from .model import (
     ReviewDate,
     Table,
     Text,
+    checksum,
 )
 
 MAX_SOURCE_BYTES = 1_000_000
@@ -102,7 +102,7 @@ def leaflet_from_bytes(path: Path, raw: bytes) -> Leaflet:
         blocks=blocks,
         source=path,
         slug=slug,
-        checksum=hashlib.sha256(raw).hexdigest(),
+        checksum=checksum(raw),
         key_lines=key_lines,
     )
 

@@ -257,7 +257,7 @@ def _build_locked(sources, out_dir, formats, settings, today, jobs, on_result, f
     todo: list[tuple[Path, str, dict[str, str], dict[str, dict[str, str]]]] = []
     root = out_dir.resolve()
     for source in sources:
-        key = Path(os.path.relpath(os.path.realpath(source), root)).as_posix()
+        key = incremental.state_key(source, root)
         record = state.get(key)
         reasons, hashes = incremental.stale_formats(source, record, formats, inputs, out_dir, force)
         unchanged = None if reasons else _unchanged_result(source, record, today)

@@ -19,6 +19,7 @@ from collections.abc import Iterator, Mapping, MutableMapping, Sequence
 from functools import cached_property
 from pathlib import Path
 
+from ..model import checksum
 from ..settings import LibraryOptions, Settings
 
 STATE_NAME = "build-state.jsonl"
@@ -74,10 +75,15 @@ def _stat(path: Path) -> str:
     return f"{stat.st_size}:{stat.st_mtime_ns}"
 
 
+def state_key(source: Path, root: Path) -> str:
+    """A source's key in the build state: its path from the output folder (``root``, resolved)."""
+    return Path(os.path.relpath(os.path.realpath(source), root)).as_posix()
+
+
 def source_hash(path: Path) -> str:
-    """The same SHA-256 the reader records as ``Leaflet.checksum``, or ``missing``."""
+    """The checksum the reader records as ``Leaflet.checksum``, or ``missing``."""
     try:
-        return hashlib.sha256(path.read_bytes()).hexdigest()
+        return checksum(path.read_bytes())
     except OSError:
         return MISSING
 

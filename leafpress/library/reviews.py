@@ -8,15 +8,13 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
-import hashlib
 import io
-import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import InputError
-from ..model import Leaflet, ReviewDate, review_status
+from ..model import Leaflet, ReviewDate, checksum, review_status
 from ..reader import leaflet_from_bytes
 from ..settings import Settings
 
@@ -62,17 +60,17 @@ def read_review_facts(sources: Sequence[Path], out_dir: Path, settings: Settings
     """Each source's facts, and how many sources could not be read. A source whose bytes a build into
     ``out_dir`` read with this same leafpress is not read again: its facts come from the build
     state (a library of thousands is reviewed in a second); any other is read and checked in full."""
-    from .incremental import Inputs, load_state
+    from .incremental import Inputs, load_state, state_key
 
     state = load_state(out_dir)
     reader = Inputs(settings).tool
     root = out_dir.resolve()
     found, bad = [], 0
     for source in sources:
-        record = state.get(Path(os.path.relpath(os.path.realpath(source), root)).as_posix()) or {}
+        record = state.get(state_key(source, root)) or {}
         try:
             raw = source.read_bytes()
-            if record.get("read_by") == reader and record.get("sha256") == hashlib.sha256(raw).hexdigest():
+            if record.get("read_by") == reader and record.get("sha256") == checksum(raw):
                 if (facts := ReviewFacts.from_record(source, record)) is not None:
                     found.append(facts)
                     continue

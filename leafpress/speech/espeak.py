@@ -30,7 +30,7 @@ from ..errors import RenderError
 from ..languages.tags import language_info
 from ..renderers.base import ProcessCache
 from ..settings import AudioOptions
-from .voices import EDGE_MS, Engine, Speaker, Voice, fade, plausible, trim
+from .voices import EDGE_MS, Engine, Speaker, Voice, fade, files_fingerprint, plausible, trim
 
 log = logging.getLogger(__name__)
 
@@ -115,9 +115,7 @@ def _fingerprint(paths: Sequence[Path]) -> str:
         version = subprocess.run([program, "--version"], capture_output=True, text=True, timeout=30).stdout.strip()
     except (OSError, subprocess.SubprocessError):
         return "unknown"
-    files = [f"{p}:{p.stat().st_size}:{p.stat().st_mtime_ns}"
-             for folder in paths if folder.is_dir() for p in sorted(folder.rglob("*")) if p.is_file()]
-    return "|".join([version, *files])
+    return "|".join([version, files_fingerprint(p for folder in paths if folder.is_dir() for p in sorted(folder.rglob("*")))])
 
 
 class Synthesiser(Speaker):

@@ -19,7 +19,7 @@ from pathlib import Path
 
 from ..errors import RenderError
 from ..settings import AudioOptions
-from .voices import Engine, Speaker, Voice, fade, plausible, trim
+from .voices import Engine, Speaker, Voice, files_fingerprint, utterance
 
 PROGRAM = "pico2wave"
 LINGWARE = Path("/usr/share/pico/lang")
@@ -40,8 +40,7 @@ def _voices_cached() -> tuple[Voice, ...]:
 def _fingerprint() -> str:
     if shutil.which(PROGRAM) is None or not LINGWARE.is_dir():
         return "absent"
-    paths = [Path(shutil.which(PROGRAM) or PROGRAM), *sorted(LINGWARE.glob("*"))]
-    return "|".join(f"{p.name}:{p.stat().st_size}:{p.stat().st_mtime_ns}" for p in paths if p.is_file())
+    return files_fingerprint([Path(shutil.which(PROGRAM) or PROGRAM), *sorted(LINGWARE.glob("*"))])
 
 
 class PicoSpeaker(Speaker):
@@ -55,12 +54,11 @@ class PicoSpeaker(Speaker):
     def close(self) -> None:
         self._workdir.cleanup()
 
-    def _marked(self, text: str) -> str:
-        return f'<speed level="{self.speed}">{_MARKUP.sub(" ", text)}</speed>'
+    def _command(self, text: str, wav: Path) -> list[str]:
+        return [PROGRAM, "-l", self.voice.id, "-w", str(wav), f'<speed level="{self.speed}">{_MARKUP.sub(" ", text)}</speed>']
 
     def command_line(self, script: Path, wav: Path) -> list[str]:
-        text = script.read_text(encoding="utf-8")
-        return [PROGRAM, "-l", self.voice.id, "-w", str(wav), self._marked(text)]
+        return self._command(script.read_text(encoding="utf-8"), wav)
 
     def speak_all(self, texts: Sequence[str]) -> list:
         return [self._speak(text) for text in texts]
@@ -70,18 +68,15 @@ class PicoSpeaker(Speaker):
 
         target = Path(self._workdir.name) / "utterance.wav"
         try:
-            subprocess.run([PROGRAM, "-l", self.voice.id, "-w", str(target), self._marked(text)],
-                           capture_output=True, timeout=TIMEOUT_SECONDS, check=True)
+            subprocess.run(self._command(text, target), capture_output=True, timeout=TIMEOUT_SECONDS, check=True)
             with wave.open(str(target), "rb") as file:
                 rate, samples = file.getframerate(), np.frombuffer(file.readframes(file.getnframes()), dtype="<i2")
         except (OSError, subprocess.SubprocessError, wave.Error) as err:
             raise RenderError(f"pico2wave failed on {text[:60]!r} ({err})") from err
         finally:
             target.unlink(missing_ok=True)
-        if not plausible(text, samples, rate, self.words_per_minute):
-            raise RenderError(f"pico2wave produced no usable audio for: {text[:60]!r}")
         self.sample_rate = rate
-        return fade(trim(samples, rate, NOISE_FLOOR), rate)
+        return utterance(text, samples, rate, self, NOISE_FLOOR, PROGRAM)
 
 
 ENGINE = Engine("pico", voices=lambda: list(_voices_cached()), speaker=PicoSpeaker, fingerprint=_fingerprint,

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from ..errors import RenderError
 from ..settings import AudioOptions
-from .voices import Engine, Speaker, Voice, fade, plausible, trim
+from .voices import Engine, Speaker, Voice, files_fingerprint, utterance
 
 LIBRARY = "libRHVoice.so.5"
 DATA = Path("/usr/share/RHVoice")
@@ -128,8 +128,7 @@ def _voices() -> list[Voice]:
 def _fingerprint() -> str:
     if not DATA.is_dir():
         return "absent"
-    files = sorted(p for p in DATA.rglob("*") if p.is_file())
-    return "|".join(f"{p.relative_to(DATA)}:{p.stat().st_size}:{p.stat().st_mtime_ns}" for p in files)
+    return files_fingerprint(sorted(DATA.rglob("*")))
 
 
 class RHVoiceSpeaker(Speaker):
@@ -150,9 +149,7 @@ class RHVoiceSpeaker(Speaker):
         for text in texts:
             samples = self._library.speak(text, self._params)
             self.sample_rate = self._library.rate
-            if not plausible(text, samples, self.sample_rate or 1, self.words_per_minute):
-                raise RenderError(f"RHVoice produced no usable audio for: {text[:60]!r}")
-            sounds.append(fade(trim(samples, self.sample_rate, NOISE_FLOOR), self.sample_rate))
+            sounds.append(utterance(text, samples, self.sample_rate, self, NOISE_FLOOR, "RHVoice"))
         return sounds
 
 

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import functools
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -234,6 +234,20 @@ def fade(samples, rate: int):
         samples[:n] *= ramp
         samples[-n:] *= ramp[::-1]
     return samples
+
+
+def files_fingerprint(paths: Iterable[Path]) -> str:
+    """Each file's path, size and date: changes when a package installs, removes or upgrades one."""
+    return "|".join(f"{path}:{path.stat().st_size}:{path.stat().st_mtime_ns}" for path in paths if path.is_file())
+
+
+def utterance(text: str, samples, rate: int, speaker: Speaker, floor: int, engine: str):
+    """One sentence's int16 samples from an engine, checked for length and shaped as every
+    engine's are (trimmed to EDGE_MS of quiet, faded); a RenderError naming ``engine`` if they
+    cannot be the sentence."""
+    if not plausible(text, samples, rate or 1, speaker.words_per_minute):
+        raise RenderError(f"{engine} produced no usable audio for: {text[:60]!r}")
+    return fade(trim(samples, rate, floor), rate)
 
 
 def plausible(text: str, samples, rate: int, words_per_minute: int) -> bool:
