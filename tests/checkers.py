@@ -102,9 +102,11 @@ def chromium() -> Iterator:
     with tempfile.TemporaryDirectory(prefix="leafpress-chromium-") as profile:
         options = webdriver.ChromeOptions()
         options.binary_location = str(CHROMIUM)
-        for flag in [*CHROMIUM_FLAGS, f"--user-data-dir={profile}"]:
+        for flag in [*CHROMIUM_FLAGS, f"--user-data-dir={profile}/profile"]:
             options.add_argument(flag)
-        driver = webdriver.Chrome(service=Service(str(CHROMEDRIVER)), options=options)
+        # Chromium keeps its crash reports' settings under XDG_CONFIG_HOME whatever the profile: here too.
+        env = {**os.environ, "XDG_CONFIG_HOME": f"{profile}/config", "XDG_CACHE_HOME": f"{profile}/cache"}
+        driver = webdriver.Chrome(service=Service(str(CHROMEDRIVER), env=env), options=options)
         driver.set_script_timeout(120)
         driver.set_page_load_timeout(60)
         try:
@@ -316,7 +318,9 @@ def ace_violations(epub_path: Path | str, timeout: int = 600) -> list[dict]:
             "PUPPETEER_EXECUTABLE_PATH": str(CHROMIUM),
             # Ace gives Chromium 5 s to start, too few on a busy 2-core machine: 60 s.
             "ACE_TIMEOUT_INITIAL": "60000",
-            # Ace keeps its settings, and a log a run, under these; Chromium its crash reports.
+            # Ace keeps its settings, and a log a run, under these; Chromium its crash reports; and
+            # puppeteer its profile in TMPDIR, which it leaves behind when Chromium fails to start.
+            "TMPDIR": str(work),
             "XDG_CONFIG_HOME": str(work / "config"),
             "XDG_STATE_HOME": str(work / "state"),
             "XDG_CACHE_HOME": str(work / "cache"),
