@@ -34,6 +34,7 @@ class Recording:
     samples: object  # numpy float32 array
     sample_rate: int
     chapter_times_ms: tuple[tuple[str, int, int], ...]  # (title, start, end)
+    sentence_times_ms: tuple[tuple[str, int, int], ...] = ()  # each utterance: (text, start, end of its speech)
 
 
 def record(script: Script, synthesiser: Speaker, pause_ms: int) -> tuple[Script, Recording]:
@@ -55,16 +56,17 @@ def record(script: Script, synthesiser: Speaker, pause_ms: int) -> tuple[Script,
     full = script.with_duration(seconds, pause_ms)
     say_all(u.text for chapter in full.chapters for u in chapter.utterances)  # in case the minutes rounded differently
 
-    pieces, times, position = [], [], 0
+    pieces, times, sentences, position = [], [], [], 0
     for chapter in full.chapters:
         start = position
         for utterance in chapter.utterances:
             audio = spoken[utterance.text]
             pause = np.zeros(rate * utterance.pause_after_ms // 1000, dtype=np.float32)
             pieces.extend((audio, pause))
+            sentences.append((utterance.text, position * 1000 // rate, (position + audio.size) * 1000 // rate))
             position += audio.size + pause.size
         times.append((chapter.title, start * 1000 // rate, position * 1000 // rate))
-    return full, Recording(level(np.concatenate(pieces), rate), rate, tuple(times))
+    return full, Recording(level(np.concatenate(pieces), rate), rate, tuple(times), tuple(sentences))
 
 
 def _length(samples, pause_ms: int, rate: int) -> float:
@@ -162,8 +164,11 @@ def encode_mp3(recording: Recording, bitrate_kbps: int) -> bytes:
     return bytes(encoder.encode(pcm) + encoder.flush())
 
 
-def write_tags(path: Path, leaflet: Leaflet, settings: Settings, chapters: tuple[tuple[str, int, int], ...], voice: Voice) -> None:
-    from mutagen.id3 import CHAP, COMM, CTOC, ID3, TALB, TDRC, TIT2, TLAN, TPE1, TXXX, CTOCFlags
+SENTENCES_DESC = "sentences"  # the SYLT frame that times every sentence (the read-along EPUB's timings)
+
+
+def write_tags(path: Path, leaflet: Leaflet, settings: Settings, recording: Recording, voice: Voice) -> None:
+    from mutagen.id3 import CHAP, COMM, CTOC, ID3, SYLT, TALB, TDRC, TIT2, TLAN, TPE1, TXXX, CTOCFlags
 
     meta = leaflet.meta
     labels = catalogue_for(meta.language, settings.layouts_dir)
@@ -184,14 +189,31 @@ def write_tags(path: Path, leaflet: Leaflet, settings: Settings, chapters: tuple
     ):
         tags.add(TXXX(encoding=3, desc=key, text=value))
     ids = []
-    for number, (title, start, end) in enumerate(chapters, start=1):
+    for number, (title, start, end) in enumerate(recording.chapter_times_ms, start=1):
         element_id = f"chp{number}"
         ids.append(element_id)
         tags.add(CHAP(element_id=element_id, start_time=start, end_time=end, start_offset=0xFFFFFFFF,
                       end_offset=0xFFFFFFFF, sub_frames=[TIT2(encoding=3, text=title)]))
     tags.add(CTOC(element_id="toc", flags=CTOCFlags.TOP_LEVEL | CTOCFlags.ORDERED,
                   child_element_ids=ids, sub_frames=[TIT2(encoding=3, text=labels.text("audio.contents"))]))
+    # Synchronised text (ID3v2.4 SYLT, times in milliseconds, "text transcription"): each sentence
+    # where its speech starts, an empty entry where the pause after it starts.
+    synced = [entry for text, start, end in recording.sentence_times_ms for entry in ((text, start), ("", end))]
+    tags.add(SYLT(encoding=3, lang=iso639_2(meta.language), format=2, type=2, desc=SENTENCES_DESC, text=synced))
     tags.save(str(path), v2_version=4)
+
+
+def read_sentence_times(path: Path) -> list[tuple[str, int, int]]:
+    """Each sentence of a recording this renderer made, with where its speech starts and ends (ms);
+    [] for an MP3 without them (made by an earlier version)."""
+    from mutagen.id3 import ID3, ID3NoHeaderError
+
+    try:
+        frames = ID3(str(path)).getall("SYLT")
+    except ID3NoHeaderError:
+        return []
+    entries = next((list(frame.text) for frame in frames if frame.desc == SENTENCES_DESC), [])
+    return [(text, start, end) for (text, start), (_gap, end) in zip(entries[::2], entries[1::2], strict=False) if text]
 
 
 def iso639_2(language: str) -> str:
@@ -224,7 +246,7 @@ def render(leaflet: Leaflet, settings: Settings, targets: Mapping[str, Path]) ->
     finally:
         synthesiser.close()
     targets["audio"].write_bytes(encode_mp3(recording, settings.audio.bitrate_kbps))
-    write_tags(targets["audio"], leaflet, settings, recording.chapter_times_ms, synthesiser.voice)
+    write_tags(targets["audio"], leaflet, settings, recording, synthesiser.voice)
     targets["audio_script"].write_text(script.text(), encoding="utf-8")
 
     expected = recording.samples.size / recording.sample_rate

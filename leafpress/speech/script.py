@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from dataclasses import dataclass
+from collections.abc import Hashable
+from dataclasses import dataclass, field, replace
 
 from ..languages.catalogue import Catalogue, catalogue_for
 from ..model import Block, Callout, Heading, Image, Leaflet, ListBlock, Paragraph, Table, plain_text
@@ -20,6 +21,30 @@ from .normalise import Normaliser, load_pronunciations, mentions_contact, spell_
 class Utterance:
     text: str
     pause_after_ms: int
+    # What on the page it reads, for the read-along EPUB: a Heading, Paragraph or Image of the
+    # leaflet (its id(), the script being made from the very objects the page is), a table cell
+    # (Cell), a callout's label, or a COVER_* part of the title page. None for what only the
+    # recording says (the introduction, the ending).
+    anchor: Hashable | None = field(default=None, compare=False)
+
+
+@dataclass(frozen=True)
+class Cell:
+    """A table cell as an anchor: the table, the row and the column."""
+
+    table_id: int
+    row: int
+    column: int
+
+
+@dataclass(frozen=True)
+class CalloutLabel:
+    """The spoken "Important" of a callout whose text doesn't say it."""
+
+    callout_id: int
+
+
+COVER_ORGANISATION, COVER_TITLE, COVER_SUBTITLE, COVER_STAMP = "cover-organisation", "cover-title", "cover-subtitle", "cover-stamp"
 
 
 @dataclass(frozen=True)
@@ -34,17 +59,22 @@ SENTENCE_END = re.compile(r"(?<=[.!?؟۔।॥])\s+(?=[\"'‘“(]?[^\W_])|(?<=[
 SENTENCE_MARKS = ".!?:。！？：؟۔।॥"
 
 
-def split_sentences(text: str) -> list[str]:
-    """One utterance per sentence: the speech engine is only reliable with short utterances."""
-    sentences: list[str] = []
+def sentence_bounds(text: str) -> list[tuple[int, int]]:
+    """Where each sentence of ``text`` starts and ends (spaces around it included)."""
+    bounds: list[tuple[int, int]] = []
     start = 0
     for match in SENTENCE_END.finditer(text):
         following = text[match.end():].lstrip("\"'‘“(")[:1]
         if not following.islower():
-            sentences.append(text[start:match.start()])
+            bounds.append((start, match.start()))
             start = match.end()
-    sentences.append(text[start:])
-    return [s.strip() for s in sentences if s.strip()]
+    bounds.append((start, len(text)))
+    return [(begin, end) for begin, end in bounds if text[begin:end].strip()]
+
+
+def split_sentences(text: str) -> list[str]:
+    """One utterance per sentence: the speech engine is only reliable with short utterances."""
+    return [text[begin:end].strip() for begin, end in sentence_bounds(text)]
 
 
 CHARACTERS_PER_WORD = 1.5  # Chinese and Japanese, written without spaces: about 1.5 characters a word
@@ -85,23 +115,25 @@ class _ScriptWriter:
         self.utterances: list[Utterance] = []
         self.chapters: list[Chapter] = []
         self.duration_index = 0
+        self.anchoring = True  # off for the ending, which repeats text already anchored
 
-    def add(self, text: str, pause_ms: int | None = None) -> None:
+    def add(self, text: str, pause_ms: int | None = None, anchor: Hashable | None = None) -> None:
         sentences = [s for s in split_sentences(self.say(text)) if any(char.isalnum() for char in s)]  # never a lone "."
+        anchor = anchor if self.anchoring else None
         for index, sentence in enumerate(sentences):
             last = index == len(sentences) - 1
             pause = pause_ms if last and pause_ms is not None else self.options.sentence_pause_ms
-            self.utterances.append(Utterance(sentence, pause))
+            self.utterances.append(Utterance(sentence, pause, anchor))
 
-    def heading(self, text: str) -> None:
+    def heading(self, text: str, anchor: Hashable | None = None) -> None:
         """A heading, with a section pause before and after it."""
         self.pause_before_heading()
-        self.add(_sentence(text), self.options.section_pause_ms)
+        self.add(_sentence(text), self.options.section_pause_ms, anchor)
 
     def pause_before_heading(self) -> None:
         previous = self.utterances or (self.chapters[-1].utterances if self.chapters else ())
         if previous and previous[-1].pause_after_ms < self.options.section_pause_ms:
-            last = Utterance(previous[-1].text, self.options.section_pause_ms)
+            last = replace(previous[-1], pause_after_ms=self.options.section_pause_ms)
             if self.utterances:
                 self.utterances[-1] = last
             else:
@@ -120,7 +152,7 @@ class _ScriptWriter:
             if section.heading is not None:  # the opening text stays in the introduction
                 self.take(title)
                 title = section.heading.text
-                self.heading(title)
+                self.heading(title, id(section.heading))
             self._blocks(section.blocks)
         self.take(title)
         self.ending(sections)
@@ -132,13 +164,15 @@ class _ScriptWriter:
         meta = self.leaflet.meta
         o = self.options
         labels = self.labels
-        self.add(_sentence(self.settings.organisation.name))
+        self.add(_sentence(self.settings.organisation.name), anchor=COVER_ORGANISATION)
         if meta.department:
             self.add(labels.text("audio.from_team", department=meta.department))
-        self.add(_sentence(meta.title) + (f" {_sentence(meta.subtitle)}" if meta.subtitle else ""), o.section_pause_ms)
+        self.add(_sentence(meta.title), None if meta.subtitle else o.section_pause_ms, COVER_TITLE)
+        if meta.subtitle:
+            self.add(_sentence(meta.subtitle), o.section_pause_ms, COVER_SUBTITLE)
         self.add(labels.text("audio.introduction"))
         self.duration_index = len(self.utterances)
-        self.utterances.append(Utterance(spoken_stamp(self.leaflet, labels), o.sentence_pause_ms))
+        self.utterances.append(Utterance(spoken_stamp(self.leaflet, labels), o.sentence_pause_ms, COVER_STAMP))
         if section_titles:
             names = labels.listing([t.strip().rstrip(SENTENCE_MARKS) for t in section_titles])
             self.add(labels.plural("audio.sections", len(section_titles), names=names), o.section_pause_ms)
@@ -148,6 +182,7 @@ class _ScriptWriter:
         meta = self.leaflet.meta
         org = self.settings.organisation
         labels = self.labels
+        self.anchoring = False
         self.heading(labels.text("audio.contact_heading"))
         self._blocks(self._contact_blocks(sections))
         numbers = []
@@ -178,19 +213,19 @@ class _ScriptWriter:
         o = self.options
         for block in blocks:
             if isinstance(block, Heading):
-                self.heading(block.text)
+                self.heading(block.text, id(block))
             elif isinstance(block, Paragraph):
-                self.add(_sentence(plain_text(block.inlines)))
+                self.add(_sentence(plain_text(block.inlines)), anchor=id(block))
             elif isinstance(block, ListBlock):
                 self._list(block)
             elif isinstance(block, Callout):
                 if not block.says_important:
-                    self.add(self.labels.text("audio.important"), o.item_pause_ms)
+                    self.add(self.labels.text("audio.important"), o.item_pause_ms, CalloutLabel(id(block)))
                 self._blocks(block.blocks)
             elif isinstance(block, Table):
                 self._table(block)
             elif isinstance(block, Image):
-                self.add(self.labels.text("audio.picture", description=_sentence(block.alt)))
+                self.add(self.labels.text("audio.picture", description=_sentence(block.alt)), anchor=id(block))
 
     def _list(self, block: ListBlock) -> None:
         for number, item in enumerate(block.items, start=block.start):
@@ -199,23 +234,23 @@ class _ScriptWriter:
                     text = _sentence(plain_text(inner.inlines))
                     if block.ordered and index == 0:
                         text = self.labels.text("audio.numbered_item", number=number, text=text)
-                    self.add(text, self.options.item_pause_ms)
+                    self.add(text, self.options.item_pause_ms, id(inner))
                 else:
                     self._blocks((inner,))
 
     def _table(self, table: Table) -> None:
         """Row by row, each cell after its column header: "Colour: white. Strength: 0.5 milligrams."."""
         headers = [plain_text(cell) for cell in table.header]
-        for row in table.rows:
+        for number, row in enumerate(table.rows):
             parts = []
             for col, cell in enumerate(row):
                 value = plain_text(cell).strip()
                 if not value:
                     continue  # an empty cell is not read out
                 label = headers[col] if col < len(headers) else ""
-                parts.append(f"{label}: {value}" if label else value)
-            if parts:
-                self.add(" ".join(_sentence(p) for p in parts), self.options.item_pause_ms)
+                parts.append((f"{label}: {value}" if label else value, Cell(id(table), number, col)))
+            for index, (part, cell) in enumerate(parts):  # the row's last sentence gets the pause after an item
+                self.add(_sentence(part), self.options.item_pause_ms if index == len(parts) - 1 else None, cell)
 
 
 def block_text(block: Block) -> str:
