@@ -17,7 +17,7 @@ from .settings import PROJECT_ROOT, SETTINGS_FILE
 
 DEFAULT_SOURCE = PROJECT_ROOT / "source"
 DEFAULT_OUT = PROJECT_ROOT / "output"
-FORMAT_NAMES = "print,large-print,docx,audio,braille"
+FORMAT_NAMES = "print,large-print,docx,audio,braille,epub"  # every renderer (a test holds it to RENDERERS); not imported here, to keep --help fast
 
 
 def _date(text: str) -> dt.date:

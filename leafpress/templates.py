@@ -73,7 +73,7 @@ def _isolated(run: str) -> str:
 def environment(layouts_dir: Path) -> jinja2.Environment:
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(str(layouts_dir)),
-        autoescape=jinja2.select_autoescape(enabled_extensions=("html.j2", "html"), default_for_string=False),
+        autoescape=jinja2.select_autoescape(enabled_extensions=("html.j2", "html", "xhtml.j2", "opf.j2", "smil.j2"), default_for_string=False),
         undefined=jinja2.StrictUndefined,
         trim_blocks=False,
     )

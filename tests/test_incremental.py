@@ -17,13 +17,13 @@ import pytest
 
 from leafpress.library import build as build_module
 from leafpress.library import incremental
-from leafpress.renderers import RENDERERS, Renderer
+from leafpress.renderers import RENDERERS
 from leafpress.settings import FONTS_DIR, LAYOUTS_DIR, load_settings
 from leafpress.speech import espeak
 
 from .conftest import FIXTURES, run_cli, write_leaflet
 
-FORMATS = ["print", "large-print", "docx", "audio", "braille"]
+FORMATS = ["print", "large-print", "docx", "audio", "braille", "epub"]
 TODAY = dt.date(2026, 1, 1)
 FRONT = """\
 title: {title}
@@ -50,7 +50,7 @@ class Library:
         self.b = write_leaflet(self.src, "beta.md", body="## About\n\nOther text.\n", front=FRONT.format(title="Beta"))
         self.rendered: list[tuple[str, str]] = []
         for name, real in list(RENDERERS.items()):
-            monkeypatch.setitem(RENDERERS, name, Renderer(name, real.outputs, self._recorder(name)))
+            monkeypatch.setitem(RENDERERS, name, dataclasses.replace(real, render=self._recorder(name)))
 
     def _recorder(self, name: str):
         def render(leaflet, settings, targets) -> None:
@@ -149,7 +149,7 @@ def test_touching_a_source_without_changing_it_rebuilds_nothing(library):
 def test_image_edit_rebuilds_the_formats_that_show_it(library):
     image = library.src / "images" / "diagram.png"
     image.write_bytes(image.read_bytes() + b"\0")  # trailing bytes after IEND: still a valid PNG
-    assert library.build() == every(["alpha"], ["print", "large-print", "docx"])
+    assert library.build() == every(["alpha"], ["print", "large-print", "docx", "epub"])
     assert set(library.report.built[0].reasons.values()) == {"an image changed"}
 
 
@@ -159,11 +159,17 @@ def test_settings_edit_rebuilds_everything(library):
     assert library.build() == every()
 
 
-def test_layout_edit_rebuilds_the_pdfs_and_word_not_the_audio(library):
+def test_layout_edit_rebuilds_the_pdfs_word_and_book_not_the_audio(library):
     css = library.layouts / "leaflet.css.j2"
     css.write_text(css.read_text() + "\n/* a tweak */\n", encoding="utf-8")
-    assert library.build() == every(formats=["print", "large-print", "docx"])
+    assert library.build() == every(formats=["print", "large-print", "docx", "epub"])
     assert {reason for r in library.report.built for reason in r.reasons.values()} == {"the layouts changed"}
+
+
+def test_a_template_of_the_book_rebuilds_the_book_only(library):
+    template = library.layouts / "epub" / "style.css.j2"
+    template.write_text(template.read_text() + "\n/* a tweak */\n", encoding="utf-8")
+    assert every(formats=["epub"]) <= library.build()
 
 
 def test_logo_edit_rebuilds_the_pdfs(library):
@@ -200,11 +206,26 @@ def test_font_edit_rebuilds_the_pdfs_only(library):
     assert {reason for r in library.report.built for reason in r.reasons.values()} == {"the fonts changed"}
 
 
-def test_pronunciation_list_edit_rebuilds_the_audio_only(library):
+def test_pronunciation_list_edit_rebuilds_the_audio_and_the_book_that_holds_it(library):
     path = library.layouts / "pronunciations.yaml"
     path.write_text(path.read_text() + "knee: nee\n", encoding="utf-8")
-    assert library.build() == every(formats=["audio"])
+    assert library.build() == every(formats=["audio", "epub"])
     assert {reason for r in library.report.built for reason in r.reasons.values()} == {"the pronunciation list changed"}
+    assert library.build() == set()
+
+
+def test_an_audio_file_edited_by_hand_rebuilds_it_and_the_book(library):
+    mp3 = library.out / "alpha" / "alpha.mp3"
+    mp3.write_text("damaged\n", encoding="utf-8")
+    assert library.build() == {("alpha", "audio"), ("alpha", "epub")}
+    assert library.build() == set()
+
+
+def test_the_book_alone_builds_the_audio_it_is_made_from_first(library, tmp_path):
+    out = tmp_path / "alone"
+    library.rendered.clear()
+    build_module.build([library.a], out, build_module.parse_formats("epub"), library.settings(), TODAY)
+    assert library.rendered == [("alpha", "audio"), ("alpha", "epub")]
 
 
 def test_new_tool_version_rebuilds_everything(library, tmp_path, monkeypatch):
@@ -219,8 +240,8 @@ def test_new_tool_version_rebuilds_everything(library, tmp_path, monkeypatch):
 
 def test_deleted_output_file_rebuilds_its_format(library):
     (library.out / "alpha" / "alpha.audio.txt").unlink()
-    assert library.build() == {("alpha", "audio")}
-    assert library.report.built[0].reasons == {"audio": "alpha/alpha.audio.txt is missing"}
+    assert library.build() == {("alpha", "audio"), ("alpha", "epub")}  # the book holds the audio made again
+    assert library.report.built[0].reasons == {"audio": "alpha/alpha.audio.txt is missing", "epub": "its audio is rebuilt"}
     assert (library.out / "alpha" / "alpha.audio.txt").is_file()
 
 
@@ -351,7 +372,7 @@ def test_an_interrupted_build_keeps_what_it_built(tmp_path, monkeypatch):
     assert library.build() == every(["beta"])
 
 
-def test_new_speech_engine_version_rebuilds_the_audio_only(library, tmp_path, monkeypatch):
+def test_new_speech_engine_version_rebuilds_the_audio_and_book_only(library, tmp_path, monkeypatch):
     fake = tmp_path / "bin" / "espeak-ng"
     fake.parent.mkdir()
     fake.write_text("#!/bin/sh\necho 'eSpeak NG text-to-speech: 1.51  Data at: /usr/lib'\n", encoding="utf-8")
@@ -360,8 +381,8 @@ def test_new_speech_engine_version_rebuilds_the_audio_only(library, tmp_path, mo
     library.build()
     assert library.build() == set()
     fake.write_text("#!/bin/sh\necho 'eSpeak NG text-to-speech: 1.52  Data at: /usr/lib'\n", encoding="utf-8")
-    assert library.build() == every(formats=["audio"])
-    assert {reason for r in library.report.built for reason in r.reasons.values()} == {"the speech engine was updated"}
+    assert library.build() == every(formats=["audio", "epub"])
+    assert {reason for r in library.report.built for reason in r.reasons.values()} == {"the speech engine was updated", "its audio is rebuilt"}
 
 
 def test_new_liblouis_tables_rebuild_the_braille_only(library, tmp_path, monkeypatch):

@@ -32,7 +32,7 @@ from .reviews import ReviewFacts
 log = logging.getLogger(__name__)
 
 MANIFEST_NAME = "manifest.json"
-OUTPUT_KEYS = ("print", "large_print", "docx", "audio", "audio_script", "translation_brief", "xliff", "braille")
+OUTPUT_KEYS = ("print", "large_print", "docx", "audio", "audio_script", "translation_brief", "xliff", "braille", "epub")
 # A build writes the manifest and build state this often (and when it ends), so a killed build
 # leaves a manifest listing most of what it made and the next one resumes from there.
 CHECKPOINT_SECONDS = 2
@@ -78,13 +78,15 @@ def find_sources(paths: Sequence[Path]) -> list[Path]:
 
 
 def parse_formats(text: str | None) -> list[str]:
+    """The formats named (all when none is), with the formats they are made from, in build order."""
     if not text:
         return list(RENDERERS)
     names = [name.strip() for name in text.split(",") if name.strip()]
     unknown = [n for n in names if n not in RENDERERS]
     if unknown or not names:
         raise UsageError(f"unknown format '{','.join(unknown) or text}'; choose from {','.join(RENDERERS)}")
-    return list(dict.fromkeys(names))
+    wanted = set(names) | {read for name in names for read in RENDERERS[name].reads}
+    return [name for name in RENDERERS if name in wanted]
 
 
 def review_warnings(leaflet: Leaflet, today: dt.date) -> list[str]:
@@ -247,6 +249,7 @@ def build(
 
 
 def _build_locked(sources, out_dir, formats, settings, today, jobs, on_result, force, executor) -> BuildReport:
+    formats = [name for name in RENDERERS if name in formats]  # build order: a format after those it is made from
     state = incremental.load_state(out_dir)
     manifest = Manifest(out_dir, today)
     if manifest.pruned:
@@ -407,6 +410,8 @@ def _state_record(previous: dict | None, result: LeafletResult, hashes: dict[str
             built_hashes["images"] = inputs.images(leaflet.source, record)
         if "catalogue" in built_hashes:  # the language is known once the source is read
             built_hashes["catalogue"] = inputs.catalogue(leaflet.meta.language)
+        for read in RENDERERS[name].reads:  # made from files built just before it, in this build or an earlier one
+            built_hashes[f"{incremental.READ_PREFIX}{read}"] = incremental.files_made_by(record, read)
         files = {key: incremental.file_record(out_dir, result.outputs[key]) for key in RENDERERS[name].outputs}
         record["formats"][name] = {"inputs": built_hashes, "files": files}
     return record

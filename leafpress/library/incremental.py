@@ -35,6 +35,8 @@ FORMAT_INPUTS: dict[str, tuple[str, ...]] = {
     "docx": ("images", "settings", "templates", "catalogue", "tool"),
     "audio": ("settings", "catalogue", "pronunciations", "speech_engine", "tool"),
     "braille": ("settings", "catalogue", "braille_engine", "tool"),
+    # and the audio's files (Renderer.reads): the script is made again to pair the page with them
+    "epub": ("images", "settings", "templates", "catalogue", "pronunciations", "tool"),
 }
 # For a format not listed above: everything.
 ALL_INPUTS = ("images", "settings", "templates", "catalogue", "fonts", "pronunciations", "speech_engine", "braille_engine", "tool")
@@ -115,9 +117,12 @@ class Inputs:
 
     @cached_property
     def templates(self) -> str:
-        """Every file at the top of the layouts folder (templates, stylesheets, the logo…)."""
+        """Every file of the layouts folder (templates, stylesheets, the logo…) but the catalogues."""
+        from ..languages.catalogue import FOLDER
+
         root = self.settings.layouts_dir.resolve()
-        files = sorted(p for p in root.iterdir() if p.is_file() and p.name not in NOT_TEMPLATES and not p.name.startswith("."))
+        files = sorted(p for p in root.rglob("*") if p.is_file() and p.name not in NOT_TEMPLATES
+                       and not any(part.startswith(".") for part in p.relative_to(root).parts) and p.relative_to(root).parts[0] != FOLDER)
         logo = self.settings.logo_path
         return digest(self._files_hash(root, files), self.file(logo) if logo else "")
 
@@ -202,7 +207,25 @@ class Inputs:
         hashes = {"source": source_sha}
         for name in FORMAT_INPUTS.get(format_name, ALL_INPUTS):
             hashes[name] = shared[name]()
+        for name in _reads(format_name):
+            hashes[f"{READ_PREFIX}{name}"] = files_made_by(record, name)
         return hashes
+
+
+READ_PREFIX = "made-by:"  # an input that is the files of another format (the EPUB's audio)
+
+
+def _reads(format_name: str) -> tuple[str, ...]:
+    from ..renderers import RENDERERS
+
+    renderer = RENDERERS.get(format_name)
+    return renderer.reads if renderer else ()
+
+
+def files_made_by(record: Mapping | None, format_name: str) -> str:
+    """The files a format of a leaflet wrote as the build state records them (path, size, date)."""
+    files = (((record or {}).get("formats") or {}).get(format_name) or {}).get("files")
+    return digest(json.dumps(files, sort_keys=True)) if files else MISSING
 
 
 def stale_formats(
@@ -225,9 +248,12 @@ def stale_formats(
         elif not previous:
             reasons[name] = "not built before"
         elif changed := next((key for key, value in hashes[name].items() if previous.get("inputs", {}).get(key) != value), None):
-            reasons[name] = REASONS.get(changed, f"{changed} changed")
+            reasons[name] = REASONS.get(changed, f"{changed.removeprefix(READ_PREFIX)} changed")
         elif problem := _files_problem(out_dir, previous.get("files") or {}):
             reasons[name] = problem
+    for name in formats:  # in build order: a format made from another's files is rebuilt after it
+        if name not in reasons and (read := next((r for r in _reads(name) if r in reasons), None)):
+            reasons[name] = f"its {read} is rebuilt"
     return reasons, hashes
 
 

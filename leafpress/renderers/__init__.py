@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from . import audio, braille, docx, print_pdf
+from . import audio, braille, docx, epub, print_pdf
 from .base import Renderer
 
 RENDERERS: dict[str, Renderer] = {
-    renderer.name: renderer for renderer in (print_pdf.PRINT, print_pdf.LARGE_PRINT, docx.RENDERER, audio.RENDERER, braille.RENDERER)
+    renderer.name: renderer for renderer in (print_pdf.PRINT, print_pdf.LARGE_PRINT, docx.RENDERER, audio.RENDERER, braille.RENDERER, epub.RENDERER)
 }
 
 __all__ = ["RENDERERS", "Renderer"]

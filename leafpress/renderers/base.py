@@ -20,11 +20,19 @@ class Renderer:
 
     ``outputs`` maps each manifest key this format fills (``print``, ``audio_script``…)
     to the file-name suffix it is written under; ``render`` writes exactly those files.
+    ``reads`` names the formats whose files it is made from (the read-along EPUB holds the
+    audio): they are built with it, before it, and rebuilding them rebuilds it.
     """
 
     name: str
     outputs: Mapping[str, str]
     render: RenderFunction
+    reads: tuple[str, ...] = ()
+
+
+def sibling(target: Path, leaflet: Leaflet, suffix: str) -> Path:
+    """The file another format wrote beside ``target`` for the same leaflet (``suffix``: ``.mp3``)."""
+    return target.with_name(f"{leaflet.stem}{suffix}")
 
 
 def release_at_exit(release: Callable[[], None]) -> None:
