@@ -203,17 +203,40 @@ def write_tags(path: Path, leaflet: Leaflet, settings: Settings, recording: Reco
     tags.save(str(path), v2_version=4)
 
 
-def read_sentence_times(path: Path) -> list[tuple[str, int, int]]:
-    """Each sentence of a recording this renderer made, with where its speech starts and ends (ms);
-    [] for an MP3 without them (made by an earlier version)."""
-    from mutagen.id3 import ID3, ID3NoHeaderError
+@dataclass(frozen=True)
+class RecordingTags:
+    """What a book made from a recording needs of the MP3's tags."""
 
+    sentences: tuple[tuple[str, int, int], ...]  # each sentence, where its speech starts and ends (ms)
+    voice: str  # the voice that read it, "engine:voice"
+
+
+_made_here: tuple[tuple[int, int, int], RecordingTags] | None = None  # the last MP3 this process made: (inode, size, mtime), its tags
+
+
+def _identity(path: Path) -> tuple[int, int, int]:
+    stat = path.stat()
+    return stat.st_ino, stat.st_size, stat.st_mtime_ns  # kept when the build renames the file into place
+
+
+def read_recording_tags(path: Path) -> RecordingTags:
+    """The sentences' timings and the voice, as write_tags wrote them (none in an MP3 of an earlier
+    version): from memory when this process has just made that very file (a build makes the
+    audio, then the book), else from the MP3, parsing those frames only."""
+    from mutagen.id3 import ID3, SYLT, TXXX, ID3NoHeaderError
+
+    if _made_here is not None and _made_here[0] == _identity(path):
+        return _made_here[1]
     try:
-        frames = ID3(str(path)).getall("SYLT")
+        tags = ID3(str(path), known_frames={"SYLT": SYLT, "TXXX": TXXX})
     except ID3NoHeaderError:
-        return []
-    entries = next((list(frame.text) for frame in frames if frame.desc == SENTENCES_DESC), [])
-    return [(text, start, end) for (text, start), (_gap, end) in zip(entries[::2], entries[1::2], strict=False) if text]
+        return RecordingTags((), "")
+    entries = next((list(frame.text) for frame in tags.getall("SYLT") if frame.desc == SENTENCES_DESC), [])
+    voice = tags.getall("TXXX:voice")
+    return RecordingTags(
+        tuple((text, start, end) for (text, start), (_gap, end) in zip(entries[::2], entries[1::2], strict=False) if text),
+        str(voice[0].text[0]) if voice else "",
+    )
 
 
 def iso639_2(language: str) -> str:
@@ -248,6 +271,8 @@ def render(leaflet: Leaflet, settings: Settings, targets: Mapping[str, Path]) ->
     targets["audio"].write_bytes(encode_mp3(recording, settings.audio.bitrate_kbps))
     write_tags(targets["audio"], leaflet, settings, recording, synthesiser.voice)
     targets["audio_script"].write_text(script.text(), encoding="utf-8")
+    global _made_here
+    _made_here = (_identity(targets["audio"]), RecordingTags(recording.sentence_times_ms, synthesiser.voice.key))
 
     expected = recording.samples.size / recording.sample_rate
     actual = MP3(str(targets["audio"])).info.length

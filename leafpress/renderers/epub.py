@@ -30,6 +30,7 @@ from ..model import Bold, Callout, Heading, Image, Inline, Leaflet, Link, Paragr
 from ..settings import Settings
 from ..speech.script import COVER_ORGANISATION, COVER_STAMP, COVER_SUBTITLE, COVER_TITLE, CalloutLabel, Cell, Utterance, build_script, sentence_bounds
 from ..templates import environment
+from .audio import read_recording_tags
 from .base import Renderer, sibling
 
 ACTIVE_CLASS = "-epub-media-overlay-active"  # the class a reading system puts on the sentence it is playing
@@ -85,17 +86,15 @@ class ReadAlong:
         self.count += 1
         element = f"r{self.count}"
         spoken = self.times.get(anchor, [])
-        html = inline_html(inlines)
-        if not spoken:
-            return Part(element, html)
         pieces = sentence_pieces(inlines) if len(spoken) > 1 else None
         if pieces is not None and len(pieces.sentences) == len(spoken):
             ids = [f"{element}s{number}" for number in range(1, len(spoken) + 1)]
             for sentence_id, (begin, end) in zip(ids, spoken, strict=True):
                 self.clips[self.document].append(Clip(sentence_id, begin, end))
             return Part(element, pieces.markup(ids))
-        self.clips[self.document].append(Clip(element, spoken[0][0], spoken[-1][1]))
-        return Part(element, html)
+        if spoken:
+            self.clips[self.document].append(Clip(element, spoken[0][0], spoken[-1][1]))
+        return Part(element, inline_html(inlines))
 
 
 @dataclass(frozen=True)
@@ -106,15 +105,21 @@ class Part:
 
 def inline_html(spans: Sequence[Inline]) -> Markup:
     """Inline spans as XHTML."""
-    out = []
+    return Markup("".join(_inline_html(spans)))
+
+
+def _inline_html(spans: Sequence[Inline]) -> Iterator[str]:
     for span in spans:
         if isinstance(span, Text):
-            out.append(escape(span.text))
+            yield escape(span.text)
         elif isinstance(span, Bold):
-            out.append(Markup("<strong>{}</strong>").format(inline_html(span.children)))
+            yield "<strong>"
+            yield from _inline_html(span.children)
+            yield "</strong>"
         elif isinstance(span, Link):
-            out.append(Markup('<a href="{}">{}</a>').format(span.href, inline_html(span.children)))
-    return Markup("").join(out)
+            yield f'<a href="{escape(span.href)}">'
+            yield from _inline_html(span.children)
+            yield "</a>"
 
 
 @dataclass(frozen=True)
@@ -125,10 +130,10 @@ class SentencePieces:
     gaps: tuple[str, ...]  # the text before each sentence (spaces)
 
     def markup(self, ids: Sequence[str]) -> Markup:
-        return Markup("").join(
-            Markup('{}<span id="{}">{}</span>').format(gap, sentence_id, inline_html(spans))
+        return Markup("".join(
+            f'{escape(gap)}<span id="{sentence_id}">{inline_html(spans)}</span>'
             for gap, sentence_id, spans in zip(self.gaps, ids, self.sentences, strict=True)
-        )
+        ))
 
 
 def sentence_pieces(spans: Sequence[Inline]) -> SentencePieces | None:
@@ -177,13 +182,10 @@ def _take(spans: list[Inline], position: int, until: int) -> tuple[list[Inline] 
     return taken, spans, position
 
 
-def spoken_times(leaflet: Leaflet, settings: Settings, mp3: Path) -> dict[Hashable, list[tuple[int, int]]]:
+def spoken_times(leaflet: Leaflet, settings: Settings, recorded: Sequence[tuple[str, int, int]], mp3_name: str) -> dict[Hashable, list]:
     """For each part of the page the audio reads, when each of its sentences is read (ms): each
     sentence from where its speech starts to where the next one's starts (the pause after it
     belongs to it), as the MP3 recorded them. RenderError if the MP3 was made from other text."""
-    from .audio import read_sentence_times
-
-    recorded = read_sentence_times(mp3)
     utterances: list[Utterance] = [u for chapter in build_script(leaflet, settings).chapters for u in chapter.utterances]
     times: dict[Hashable, list[tuple[int, int]]] = {}
     matched = 0
@@ -194,7 +196,7 @@ def spoken_times(leaflet: Leaflet, settings: Settings, mp3: Path) -> dict[Hashab
                 times.setdefault(utterances[matched].anchor, []).append((start, following))
             matched += 1
     if matched < len(utterances):
-        raise RenderError(f"the audio {mp3.name} was not made from this version of the leaflet; build the audio again with --formats audio,epub")
+        raise RenderError(f"the audio {mp3_name} was not made from this version of the leaflet; build the audio again with --formats audio,epub")
     return times
 
 
@@ -206,24 +208,18 @@ def clock(ms: int) -> str:
     return f"{hours}:{minutes:02d}:{seconds:02d}.{ms:03d}"
 
 
-def narrator(mp3: Path) -> str:
-    """The voice that read the MP3, as its own tags say."""
-    from mutagen.id3 import ID3, ID3NoHeaderError
-
-    try:
-        frames = ID3(str(mp3)).getall("TXXX:voice")
-    except ID3NoHeaderError:
-        return ""
-    return str(frames[0].text[0]) if frames else ""
+def read_along_for(leaflet: Leaflet, settings: Settings, mp3: Path) -> tuple[ReadAlong, str]:
+    """The pairing of the page with the MP3's sentences, and the voice that read them."""
+    recording = read_recording_tags(mp3)
+    return ReadAlong(spoken_times(leaflet, settings, recording.sentences, mp3.name)), recording.voice
 
 
-def book_files(leaflet: Leaflet, settings: Settings, mp3: Path) -> Iterator[tuple[str, bytes | str]]:
+def book_files(leaflet: Leaflet, settings: Settings, mp3: Path, read_along: ReadAlong, voice: str) -> Iterator[tuple[str, bytes | str]]:
     """Every file of the book but the mimetype and container, by its path in the book."""
     meta = leaflet.meta
     labels = catalogue_for(meta.language, settings.layouts_dir)
     info = language_info(meta.language)
     env = environment(settings.layouts_dir)
-    read_along = ReadAlong(spoken_times(leaflet, settings, mp3))
     images = {id(block): f"images/{number}{block.path.suffix.lower()}"
               for number, block in enumerate((b for b in walk(leaflet.blocks) if isinstance(b, Image)), start=1)}
     logo = settings.logo_path if settings.logo_path and settings.logo_path.suffix.lower() in IMAGE_TYPES else None
@@ -259,7 +255,7 @@ def book_files(leaflet: Leaflet, settings: Settings, mp3: Path) -> Iterator[tupl
         modified=f"{meta.last_reviewed.first_day.isoformat()}T00:00:00Z", audio=audio_name, media=media,
         documents={name: overlay_name(name) if name in overlays else None for name in documents},
         durations={overlay_name(name): clock(ms) for name, ms in durations.items()},
-        total=clock(sum(durations.values())), narrator=narrator(mp3), rtl=info.rtl,
+        total=clock(sum(durations.values())), narrator=voice, rtl=info.rtl,
     )
 
 
@@ -296,7 +292,8 @@ def render(leaflet: Leaflet, settings: Settings, targets: Mapping[str, Path]) ->
     mp3 = sibling(targets["epub"], leaflet, AUDIO_SUFFIX)
     if not mp3.is_file():
         raise RenderError(f"the read-along EPUB is made with the audio, and {mp3.name} is missing; build the audio too (--formats audio,epub)")
-    write_epub(targets["epub"], list(book_files(leaflet, settings, mp3)))  # every part made before the zip is opened
+    files = list(book_files(leaflet, settings, mp3, *read_along_for(leaflet, settings, mp3)))  # every part made before the zip is opened
+    write_epub(targets["epub"], files)
 
 
 RENDERER = Renderer(name="epub", outputs={"epub": ".epub"}, render=render, reads=("audio",))

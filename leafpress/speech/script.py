@@ -298,8 +298,19 @@ class Script:
         return "\n\n".join("\n".join(u.text for u in c.utterances) for c in self.chapters) + "\n"
 
 
+_last_script: tuple[Leaflet, Settings, Script] | None = None  # the script last made in this process, and from what
+
+
 def build_script(leaflet: Leaflet, settings: Settings) -> Script:
-    """The recording's script, without its duration sentence (see Script.with_duration)."""
+    """The recording's script, without its duration sentence (see Script.with_duration).
+
+    Made once for the same leaflet and settings objects: the audio and the read-along EPUB of
+    one leaflet in one build share it (and its anchors, which are ids of that leaflet's blocks)."""
+    global _last_script
+    if _last_script is not None and _last_script[0] is leaflet and _last_script[1] is settings:
+        return _last_script[2]
     writer = _ScriptWriter(leaflet, settings)
     chapters = writer.script()
-    return Script(tuple(chapters), writer.duration_index, writer.labels)
+    script = Script(tuple(chapters), writer.duration_index, writer.labels)
+    _last_script = (leaflet, settings, script)
+    return script
