@@ -31,6 +31,7 @@ from pathlib import Path
 
 from bench import intelligibility
 from bench.timing import paired_times
+from leafpress.cli import FORMAT_NAMES  # every format, audio and the read-along EPUB included
 from leafpress.languages.catalogue import catalogue_for
 from leafpress.library.build import default_jobs, render_format
 from leafpress.model import Bold, Callout, Heading, Image, ListBlock, Paragraph, Table, plain_text
@@ -43,7 +44,6 @@ EXAMPLE = ROOT / "source" / "poem-achalasia.md"
 TRANSLATIONS = (ROOT / "bench" / "leaflets" / "poem-achalasia.ur.md", ROOT / "bench" / "leaflets" / "poem-achalasia.zh-Hans.md")
 GENERATE = ROOT / "generate.py"
 LIBRARY_FORMATS = "print,large-print,docx,braille"
-FORMAT_NAMES = "print,large-print,docx,audio,braille"
 SCALE_FORMATS = "docx,braille"  # the quickest two: the scale rows measure what grows with the number of sources
 TODAY = "2026-01-01"
 TARGETS = {"format": 1.25, "efficiency": 0.85, "noop_s": 1.0, "edit_ratio": 1.3, "worker_mb": 300, "help_s": 0.3,
@@ -179,17 +179,10 @@ def braille_row(workdir: Path, repeat: int) -> dict:
             "ratio": ours / floor, "target": TARGETS["format"]}
 
 
-def epub_row(workdir: Path, repeat: int, source: Path = EXAMPLE) -> dict:
-    """The read-along EPUB made from an MP3 already built (as a build makes it, just after the audio,
-    in the same process), against Jinja2 and zipfile alone: the book's templates rendered with each
-    part of the page and its clips already worked out (looked up, in order), and the same files zipped."""
+def epub_floor(leaflet, settings, mp3: Path, target: Path) -> Callable[[], object]:
+    """Jinja2 and zipfile alone: the book's templates rendered with each part of the page and its
+    clips already worked out (looked up, in order), and the same files zipped."""
     from leafpress.renderers import epub
-    from leafpress.renderers.base import sibling
-
-    settings = load_settings()
-    leaflet = read_leaflet(source)
-    ours_dir = workdir / "epub-ours"
-    mp3 = sibling(render_format(leaflet, "audio", ours_dir, settings)["audio"], leaflet, ".mp3")
 
     class Recorded(epub.ReadAlong):
         def of(self, anchor, inlines=()):
@@ -206,16 +199,31 @@ def epub_row(workdir: Path, repeat: int, source: Path = EXAMPLE) -> dict:
     recorded.parts = []
     list(epub.book_files(leaflet, settings, mp3, recorded, voice))
 
-    def floor() -> None:
+    def make() -> None:
         replay = Replay({}, dict(recorded.clips))
         replay.parts = iter(recorded.parts)
-        epub.write_epub(workdir / "floor.epub", list(epub.book_files(leaflet, settings, mp3, replay, voice)))
+        epub.write_epub(target, list(epub.book_files(leaflet, settings, mp3, replay, voice)))
+
+    return make
+
+
+def epub_row(workdir: Path, repeat: int, source: Path = EXAMPLE) -> dict:
+    """The read-along EPUB made from an MP3 already built, as a build makes it (just after the audio,
+    in the same process), against its floor (epub_floor)."""
+    from leafpress.renderers.base import sibling
+
+    settings = load_settings()
+    leaflet = read_leaflet(source)
+    ours_dir = workdir / "epub-ours"
+    mp3 = sibling(render_format(leaflet, "audio", ours_dir, settings)["audio"], leaflet, ".mp3")
+    floor_file = workdir / "floor.epub"
 
     def new_files() -> None:  # both write a new file, as a first build does (on ext4, replacing a file of some MB costs 3-5 ms more)
-        (workdir / "floor.epub").unlink(missing_ok=True)
-        (mp3.with_suffix(".epub")).unlink(missing_ok=True)
+        floor_file.unlink(missing_ok=True)
+        mp3.with_suffix(".epub").unlink(missing_ok=True)
 
-    ours, floor_s = paired_times(lambda: render_format(leaflet, "epub", ours_dir, settings), floor, repeat * 5, before=new_files)
+    ours, floor_s = paired_times(lambda: render_format(leaflet, "epub", ours_dir, settings), epub_floor(leaflet, settings, mp3, floor_file),
+                                 repeat * 5, before=new_files)
     language = "" if source == EXAMPLE else f" ({leaflet.meta.language})"
     return {"format": "epub" + language, "ours_s": ours, "floor_s": floor_s, "ratio": ours / floor_s, "target": TARGETS["format"],
             "floor": "Jinja2 on the same templates with the page's parts worked out, and zipfile on the same files"}
@@ -354,6 +362,8 @@ def engines_alone(paths: list[Path], formats: str, workdir: Path, built: Path | 
                 engine = synthesiser_for(leaflet, settings)
                 engine.close()
                 steps += engine_floor(engine, settings, output_paths(leaflet, built, ["audio"])["audio_script"], workdir / "floor.wav")
+            elif name == "epub" and built is not None:
+                steps.append(epub_floor(leaflet, settings, output_paths(leaflet, built, ["audio"])["audio"], target))
         start = time.perf_counter()
         for step in steps:
             step()
