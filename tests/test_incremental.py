@@ -120,7 +120,7 @@ def test_reviews_take_a_built_leaflets_facts_from_the_build_state(library):
 
     def save() -> None:
         state[key] = record
-        (library.out / incremental.STATE_NAME).write_text(state.text(), encoding="utf-8")
+        (library.out / incremental.STATE_NAME).write_bytes(state.data())
 
     record["review"]["title"] = "As the build read it"
     save()
@@ -402,7 +402,7 @@ def test_the_build_state_keeps_a_record_a_line_and_reads_it_back(tmp_path):
     state = incremental.BuildState()
     state["src/ąę\tzażółć.md"] = {"title": "Line\nbreak\tand tab", "formats": {"docx": {"inputs": {"tool": "x"}}}}
     state["src/a.md"] = {"title": "A"}
-    (tmp_path / incremental.STATE_NAME).write_text(state.text(), encoding="utf-8")
+    (tmp_path / incremental.STATE_NAME).write_bytes(state.data())
     assert len((tmp_path / incremental.STATE_NAME).read_text(encoding="utf-8").splitlines()) == 3
     again = incremental.load_state(tmp_path)
     assert sorted(again) == ["src/a.md", "src/ąę\tzażółć.md"]

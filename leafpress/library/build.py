@@ -21,6 +21,8 @@ from concurrent.futures import FIRST_COMPLETED, Executor, Future, ProcessPoolExe
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+import orjson
+
 from ..errors import InputError, OutputError, RenderError
 from ..model import Image, Leaflet, ReviewDate, review_status, walk
 from ..renderers import RENDERERS
@@ -45,7 +47,7 @@ class UsageError(Exception):
     """The command was asked for something impossible (a missing path, an unknown format)."""
 
 
-@dataclass
+@dataclass(slots=True)  # a library of thousands keeps one each
 class LeafletResult:
     source: Path
     leaflet: Leaflet | None = None
@@ -64,17 +66,42 @@ class LeafletResult:
 
 
 def find_sources(paths: Sequence[Path]) -> list[Path]:
-    """The leaflet files named, and every ``*.md`` under the folders named, in a stable order."""
-    found: list[Path] = []
+    """The leaflet files named, and every ``*.md`` under the folders named, in a stable order:
+    each resolved, from the current folder when inside it."""
+    found: list[str] = []
     for path in paths:
         if path.is_dir():
-            found.extend(sorted(p for p in path.rglob("*.md") if p.is_file()))
+            found.extend(_markdown_files(path))
         elif path.is_file():
-            found.append(path)
+            found.append(os.path.realpath(path))
         else:
             raise UsageError(f"{path}: no such file or folder")
-    unique = list(dict.fromkeys(p.resolve() for p in found))
-    return [Path(os.path.relpath(p)) if p.is_relative_to(Path.cwd()) else p for p in unique]
+    inside = os.getcwd().rstrip("/") + "/"
+    return [Path(p.removeprefix(inside)) for p in dict.fromkeys(found)]
+
+
+def _markdown_files(folder: Path) -> list[str]:
+    """Every ``*.md`` file under folder, resolved, in the order of ``sorted(folder.rglob("*.md"))``
+    (symbolic links to folders not followed). Only a file that is a symbolic link is resolved on
+    its own: a library of thousands is listed in milliseconds."""
+    root = os.path.join(os.path.realpath(folder), "")
+    found: list[tuple[tuple[str, ...], str]] = []  # (its path's parts under folder, the file resolved)
+
+    def walk(directory: str, parts: tuple[str, ...]) -> None:
+        try:
+            with os.scandir(directory) as listing:
+                entries = list(listing)
+        except PermissionError:
+            return
+        for entry in entries:
+            if entry.is_dir(follow_symlinks=False):
+                walk(entry.path, (*parts, entry.name))
+            elif entry.name.endswith(".md") and entry.is_file():
+                relative = "/".join((*parts, entry.name))
+                found.append(((*parts, entry.name), os.path.realpath(entry.path) if entry.is_symlink() else root + relative))
+
+    walk(os.fspath(folder), ())
+    return [path for _parts, path in sorted(found)]
 
 
 def parse_formats(text: str | None) -> list[str]:
@@ -238,44 +265,57 @@ def build(
         out_dir.mkdir(parents=True, exist_ok=True)
         with output_lock(out_dir, on_wait):
             unfinished = out_dir / UNFINISHED_NAME
-            if unfinished.exists() or not (out_dir / incremental.STATE_NAME).exists():
+            finished = not unfinished.exists() and (out_dir / incremental.STATE_NAME).exists()
+            if not finished:
                 _remove_stale_temporaries(out_dir.rglob(".*.tmp"))  # the last build was killed, or is not known
             unfinished.touch()
-            report = _build_locked(sources, out_dir, formats, settings, today, jobs, on_result, force, executor)
+            report = _build_locked(sources, out_dir, formats, settings, today, jobs, on_result, force, executor, finished)
             unfinished.unlink()
             return report
     except OSError as err:
         raise OutputError(f"{out_dir}: cannot write the output folder ({err.strerror or err}); choose another --out or free some space") from err
 
 
-def _build_locked(sources, out_dir, formats, settings, today, jobs, on_result, force, executor) -> BuildReport:
+def _build_locked(sources, out_dir, formats, settings, today, jobs, on_result, force, executor, last_finished: bool) -> BuildReport:
+    """The build, in the output folder's lock; ``last_finished``: the build before it finished."""
+    from .index import INDEX_NAME, index_html, index_is_current, own_template, template_path
+
     formats = [name for name in RENDERERS if name in formats]  # build order: a format after those it is made from
+    index = out_dir / INDEX_NAME
+    # A build that finished wrote the page after the manifest, from it: when neither was changed
+    # since, the rows of leaflets left as they were can be copied from the page.
+    page_of_manifest = last_finished and _written_in_order(out_dir / MANIFEST_NAME, index)
+    manifest = Manifest(out_dir, today)  # first: the build state read after it costs less memory than before it
     state = incremental.load_state(out_dir)
-    manifest = Manifest(out_dir, today)
     if manifest.pruned:
         _save(manifest, state)
     in_manifest = manifest.sources
     inputs = incremental.Inputs(settings)
     results: list[LeafletResult] = []
-    todo: list[tuple[Path, str, dict[str, str], dict[str, dict[str, str]]]] = []
-    root = out_dir.resolve()
+    todo: list[tuple[Path, str, dict[str, str], incremental.Stale]] = []
+    verified: set[str] = set()  # sources whose leaflet is up to date, its files as written
+    locate = incremental.SourceKeys(out_dir.resolve())
+    settled = incremental.settled_before()
     for source in sources:
-        key = incremental.state_key(source, root)
+        key, found = locate(source)
         record = state.get(key)
-        reasons, hashes = incremental.stale_formats(source, record, formats, inputs, out_dir, force)
-        unchanged = None if reasons else _unchanged_result(source, record, today)
+        stale = incremental.stale_formats(source, record, formats, inputs, out_dir, force, found, settled)
+        unchanged = None if stale.reasons else _unchanged_result(source, record, today)
         if unchanged is not None and key in in_manifest:
+            if stale.source_stat != record.get("source_stat"):  # its stat has settled since it was built: the next build need not read it
+                state[key] = {**record, "source_stat": stale.source_stat}
+            verified.add(key)
             results.append(unchanged)
             on_result(unchanged)
         else:
-            todo.append((source, key, reasons or dict.fromkeys(formats, "its manifest entry or build record is missing"), hashes))
+            todo.append((source, key, stale.reasons or dict.fromkeys(formats, "its manifest entry or build record is missing"), stale))
 
     saved = time.monotonic()
     try:
-        for (_source, key, reasons, hashes), result in _run(todo, out_dir, settings, today, jobs, executor):
+        for (_source, key, reasons, stale), result in _run(todo, out_dir, settings, today, jobs, executor):
             result.reasons = reasons
             if result.leaflet is not None and result.built:
-                state[key] = _state_record(state.get(key), result, hashes, inputs, out_dir)
+                state[key] = _state_record(state.get(key), result, stale, inputs, out_dir)
             results.append(result)
             manifest.add(result)
             on_result(result)
@@ -290,13 +330,23 @@ def _build_locked(sources, out_dir, formats, settings, today, jobs, on_result, f
 
     for folder in {slug_and_language(source)[0] for source, *_ in todo}:
         _remove_stale_temporaries((out_dir / folder).glob(".*.tmp"))
-    from .index import INDEX_NAME, index_html, index_is_current, template_path
-
-    index = out_dir / INDEX_NAME  # rewritten when the manifest was, or on a new day, or when what shapes the page changed
+    # The page is rewritten when the manifest was, or on a new day, or when what shapes the page changed.
     stamp = incremental.digest(today.isoformat(), inputs.file(template_path(settings)), inputs.templates, inputs.settings_hash, inputs.tool)
-    if manifest.rewritten or not index_is_current(index, stamp):
-        write_text_atomically(index, index_html(manifest.listed(), out_dir, settings, today, stamp))
+    current = index_is_current(index, stamp)
+    if manifest.rewritten or not current:
+        kept = set()
+        if current and page_of_manifest and own_template(settings):
+            kept = manifest.kept_slugs(verified, {key for name in formats for key in RENDERERS[name].outputs})
+        write_text_atomically(index, index_html(manifest.listed(), out_dir, settings, today, stamp, kept))
     return BuildReport(results, out_dir / MANIFEST_NAME, index)
+
+
+def _written_in_order(first: Path, then: Path) -> bool:
+    """Whether both files are there, ``then`` written no earlier than ``first``."""
+    try:
+        return os.stat(then).st_mtime_ns >= os.stat(first).st_mtime_ns
+    except OSError:
+        return False
 
 
 def _save(manifest: Manifest, state: incremental.BuildState, written: bool = True) -> None:
@@ -309,7 +359,7 @@ def _save(manifest: Manifest, state: incremental.BuildState, written: bool = Tru
     manifest.write()
     for key in gone:
         del state[key]
-    write_text_atomically(manifest.out_dir / incremental.STATE_NAME, state.text())
+    write_atomically(manifest.out_dir / incremental.STATE_NAME, state.data())
     (manifest.out_dir / incremental.OLD_STATE_NAME).unlink(missing_ok=True)  # an earlier version's, replaced by this one
 
 
@@ -387,15 +437,17 @@ def _unchanged_result(source: Path, record: dict, today: dt.date) -> LeafletResu
                          review_status=review_status(next_review, today))
 
 
-def _state_record(previous: dict | None, result: LeafletResult, hashes: dict[str, dict[str, str]],
+def _state_record(previous: dict | None, result: LeafletResult, stale: incremental.Stale,
                   inputs: incremental.Inputs, out_dir: Path) -> dict:
-    """What the build state keeps about one leaflet after some of its formats were built."""
+    """What the build state keeps about one leaflet after some of its formats were built: the
+    source's stat as the coordinator found it before the leaflet was read (incremental.source_hash)."""
     leaflet = result.leaflet
     assert leaflet is not None
     root = leaflet.source.parent.resolve()
     images = sorted({Path(os.path.relpath(image.path, root)).as_posix() for image in walk(leaflet.blocks) if isinstance(image, Image)})
     record = {
         "sha256": leaflet.checksum,
+        "source_stat": stale.source_stat,
         "images": images,
         "next_review": leaflet.meta.next_review.iso,
         "next_review_line": leaflet.line_of("next_review"),
@@ -405,7 +457,7 @@ def _state_record(previous: dict | None, result: LeafletResult, hashes: dict[str
         "formats": dict((previous or {}).get("formats") or {}),
     }
     for name in result.built:
-        built_hashes = dict(hashes[name], source=leaflet.checksum)
+        built_hashes = dict(stale.hashes[name], source=leaflet.checksum)
         if "images" in built_hashes:
             built_hashes["images"] = inputs.images(leaflet.source, record)
         if "catalogue" in built_hashes:  # the language is known once the source is read
@@ -473,13 +525,34 @@ def _relative(path: Path, base: Path) -> str:
     return Path(os.path.relpath(path.resolve(), base.resolve())).as_posix()
 
 
-def read_manifest(out_dir: Path) -> list[dict]:
+def read_manifest(out_dir: Path) -> tuple[list[dict], bool]:
+    """The manifest's entries, and whether it holds a real number (NaN and Infinity too), which
+    manifest_bytes can't write with orjson. Read by the json module: orjson takes a third more
+    memory here, where the coordinator of a large library is at its largest."""
+    reals: list[str] = []
+
+    def real(text: str) -> float:
+        reals.append(text)
+        return float(text)
+
     try:
-        data = json.loads((out_dir / MANIFEST_NAME).read_text(encoding="utf-8"))
+        data = json.loads((out_dir / MANIFEST_NAME).read_text(encoding="utf-8"), parse_float=real, parse_constant=real)
         leaflets = data["leaflets"]
-        return [entry for entry in leaflets if isinstance(entry, dict) and "source" in entry]
+        return [entry for entry in leaflets if isinstance(entry, dict) and "source" in entry], bool(reals)
     except (OSError, ValueError, KeyError, TypeError):
-        return []
+        return [], False
+
+
+def manifest_bytes(data: dict, reals: bool) -> bytes:
+    """``json.dumps(data, indent=2, ensure_ascii=False)`` and a newline, as UTF-8: made by orjson,
+    a hundred times faster, when its bytes are the same: for every string (each character tested),
+    integer, null, true, false, list and object; not for ``reals`` (1e-05 is 0.00001 there, NaN null)."""
+    if not reals:
+        try:
+            return orjson.dumps(data, option=orjson.OPT_INDENT_2 | orjson.OPT_APPEND_NEWLINE)
+        except TypeError:  # a lone surrogate, an integer of more than 64 bits: left to the json module
+            pass
+    return (json.dumps(data, indent=2, ensure_ascii=False) + "\n").encode("utf-8")
 
 
 class Manifest:
@@ -494,15 +567,21 @@ class Manifest:
         self.pruned = False  # files of deleted sources were removed: the manifest on disk lists them
         self.changed = False  # the manifest on disk is not what this one would write
         self.rewritten = False  # this build wrote it
-        for entry in read_manifest(out_dir):
-            if (out_dir / entry["source"]).is_file():
+        self.touched: set[str] = set()  # the leaflets (slugs) with an entry added, changed or removed since the manifest was read
+        folder = os.path.join(out_dir, "")
+        entries, self.reals = read_manifest(out_dir)  # the entries of this build hold none
+        for entry in entries:
+            if os.path.isfile(folder + str(entry["source"])):
                 status = entry.get("review_status")
                 _refresh_review_status(entry, today)
-                self.changed |= entry.get("review_status") != status
+                if entry.get("review_status") != status:
+                    self.changed = True
+                    self.touched.add(entry.get("slug", ""))
                 self.entries[(entry["source"], entry.get("language"))] = entry
             else:
                 _remove_outputs(out_dir, entry)
                 self.pruned = self.changed = True
+                self.touched.add(entry.get("slug", ""))
 
     @property
     def sources(self) -> set[str]:
@@ -522,14 +601,27 @@ class Manifest:
             entry["voice"] = voice  # the engine and voice that read the audio
         self.changed |= entry != before
         self.entries[key] = entry
+        self.touched.add(entry["slug"])
+
+    def kept_slugs(self, verified: set[str], output_keys: set[str]) -> set[str]:
+        """The leaflets (slugs) whose every entry is as it was read, of a source in ``verified``,
+        and lists only files of ``output_keys`` (which the build verified)."""
+        kept, dropped = set(), set(self.touched)
+        for (source, _language), entry in self.entries.items():
+            outputs = entry.get("outputs") or {}
+            if source in verified and all(key in output_keys for key, path in outputs.items() if path):
+                kept.add(entry.get("slug", ""))
+            else:
+                dropped.add(entry.get("slug", ""))
+        return kept - dropped
 
     def listed(self) -> list[dict]:
         """The entries in the manifest's order: by slug, the original before its translations."""
-        return sorted(self.entries.values(), key=lambda e: (e["slug"], Path(e["source"]).name != f"{e['slug']}.md", e["language"]))
+        return sorted(self.entries.values(), key=lambda e: (e["slug"], e["source"].rpartition("/")[2] != f"{e['slug']}.md", e["language"]))
 
     def write(self) -> Path:
         path = self.out_dir / MANIFEST_NAME
-        write_text_atomically(path, json.dumps({"leaflets": self.listed()}, indent=2, ensure_ascii=False) + "\n")
+        write_atomically(path, manifest_bytes({"leaflets": self.listed()}, self.reals))
         self.changed, self.rewritten = False, True
         return path
 
@@ -555,10 +647,14 @@ def _remove_outputs(out_dir: Path, entry: dict) -> None:
 
 
 def write_text_atomically(path: Path, text: str) -> None:
+    write_atomically(path, text.encode("utf-8"))
+
+
+def write_atomically(path: Path, data: bytes) -> None:
     fd, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
         os.chmod(temp, 0o644)
         os.replace(temp, path)
     finally:

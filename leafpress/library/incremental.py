@@ -14,10 +14,15 @@ import hashlib
 import importlib.metadata
 import json
 import os
+import stat
 import sys
+import time
 from collections.abc import Iterator, Mapping, MutableMapping, Sequence
 from functools import cached_property
 from pathlib import Path
+from typing import NamedTuple
+
+import orjson
 
 from ..model import checksum
 from ..settings import LibraryOptions, Settings
@@ -58,6 +63,10 @@ REASONS = {
     "tool": "leafpress was updated",
 }
 MISSING = "missing"
+# A source changed less than this long before it was read may change again within the same tick
+# of its file system's clock (up to 2 s on FAT, some network shares) with its size and times the
+# same (git's "racy clean"): its stat is not recorded, and the next build reads it again.
+SETTLE_NS = 2_000_000_000
 
 
 def digest(*parts: str | bytes) -> str:
@@ -82,12 +91,65 @@ def state_key(source: Path, root: Path) -> str:
     return Path(os.path.relpath(os.path.realpath(source), root)).as_posix()
 
 
-def source_hash(path: Path) -> str:
-    """The checksum the reader records as ``Leaflet.checksum``, or ``missing``."""
+class SourceKeys:
+    """state_key and the source's stat for many sources, one system call a file: a folder is
+    resolved once, and a file that is no symbolic link needs no resolving of its own."""
+
+    def __init__(self, root: Path):
+        self.root = os.fspath(root)
+        self._folders: dict[str, str] = {}  # folder as given -> its path from root, and "/"
+
+    def __call__(self, source: Path) -> tuple[str, os.stat_result | None]:
+        """The source's key and stat (None when it is not there)."""
+        path = os.fspath(source)
+        try:
+            found = os.lstat(path)
+        except OSError:
+            return state_key(source, Path(self.root)), None
+        if stat.S_ISLNK(found.st_mode):
+            try:
+                found = os.stat(path)
+            except OSError:
+                found = None
+            return state_key(source, Path(self.root)), found
+        folder, name = os.path.split(path)
+        if (prefix := self._folders.get(folder)) is None:
+            relative = os.path.relpath(os.path.realpath(folder or "."), self.root)
+            prefix = self._folders[folder] = "" if relative == "." else f"{relative}/"
+        return prefix + name, found
+
+
+def source_stat(found: os.stat_result) -> list[int]:
+    """What the build state records of a source's stat: size, modification and change times, inode."""
+    return [found.st_size, found.st_mtime_ns, found.st_ctime_ns, found.st_ino]
+
+
+def source_hash(path: Path, record: Mapping | None = None, found: os.stat_result | None = None,
+                settled_before: int = 0) -> tuple[str, list[int] | None]:
+    """The checksum the reader records as ``Leaflet.checksum`` (``missing`` when the file can't be
+    read), and the stat worth recording beside it (None when there is none).
+
+    The file is read only when its stat (``found``, else taken here) differs from the one its
+    ``record`` holds. A stat is worth recording when the file last changed before ``settled_before``
+    (nanoseconds since the epoch, before the stat was taken): any later change moves its change time."""
     try:
-        return checksum(path.read_bytes())
+        found = found or os.stat(path)
     except OSError:
-        return MISSING
+        return MISSING, None
+    now = source_stat(found)
+    if record and record.get("source_stat") == now and isinstance(sha := record.get("sha256"), str):
+        return sha, now
+    try:
+        with open(path, "rb") as file:
+            sha = checksum(file.read())
+    except OSError:
+        return MISSING, None
+    return sha, (now if max(found.st_mtime_ns, found.st_ctime_ns) < settled_before else None)
+
+
+def settled_before() -> int:
+    """For source_hash: a file changed before this time, taken now, is settled."""
+    return time.time_ns() - SETTLE_NS
 
 
 class Inputs:
@@ -97,6 +159,8 @@ class Inputs:
         self.settings = settings
         self._files: dict[Path, str] = {}
         self._catalogues: dict[str, str] = {}  # language -> hash of its catalogue files
+        self._formats: dict[str, dict[str, str]] = {}  # format -> its inputs shared by every leaflet (Inputs._shared)
+        self._reads: dict[str, tuple[str, ...]] = {}
 
     def file(self, path: Path) -> str:
         path = Path(path).resolve()
@@ -143,11 +207,11 @@ class Inputs:
 
     def catalogue(self, language: str | None) -> str:
         """The catalogue files a language's fixed text comes from, and which catalogues exist."""
-        from ..languages.catalogue import catalogue_files
-
         if not language:
             return MISSING
         if language not in self._catalogues:
+            from ..languages.catalogue import catalogue_files
+
             files = catalogue_files(language, self.settings.layouts_dir)
             self._catalogues[language] = digest(*self._catalogue_names, *(self.file(path) for path in files if path))
         return self._catalogues[language]
@@ -189,43 +253,64 @@ class Inputs:
     def images(self, source: Path, record: Mapping | None) -> str:
         """The images the source used when last built (the same source uses the same images)."""
         names = (record or {}).get("images") or []
-        return digest(*(part for name in names for part in (name, self.file(source.parent / name))))
+        return digest(*(part for name in names for part in (name, self.file(source.parent / name)))) if names else NO_IMAGES
 
     def of(self, format_name: str, source: Path, record: Mapping | None, source_sha: str) -> dict[str, str]:
         """The hash of every input of one format of one leaflet."""
-        shared = {
-            "settings": lambda: self.settings_hash,
-            "templates": lambda: self.templates,
-            "fonts": lambda: self.fonts,
-            "pronunciations": lambda: self.pronunciations,
-            "speech_engine": lambda: self.speech_engine,
-            "braille_engine": lambda: self.braille_engine,
-            "tool": lambda: self.tool,
-            "images": lambda: self.images(source, record),
-            "catalogue": lambda: self.catalogue((record or {}).get("language")),
-        }
-        hashes = {"source": source_sha}
-        for name in FORMAT_INPUTS.get(format_name, ALL_INPUTS):
-            hashes[name] = shared[name]()
-        for name in _reads(format_name):
+        hashes = dict(self._shared(format_name), source=source_sha)  # the inputs in the order they are named (the first changed is the reason)
+        if "images" in hashes:
+            hashes["images"] = self.images(source, record)
+        if "catalogue" in hashes:
+            hashes["catalogue"] = self.catalogue((record or {}).get("language"))
+        for name in self.reads(format_name):
             hashes[f"{READ_PREFIX}{name}"] = files_made_by(record, name)
         return hashes
 
+    def _shared(self, format_name: str) -> dict[str, str]:
+        """The hashes of a format's inputs that are the same for every leaflet, with a place kept
+        (in order) for the source, images and catalogue: worked out once per build."""
+        if format_name not in self._formats:
+            shared = {
+                "settings": lambda: self.settings_hash,
+                "templates": lambda: self.templates,
+                "fonts": lambda: self.fonts,
+                "pronunciations": lambda: self.pronunciations,
+                "speech_engine": lambda: self.speech_engine,
+                "braille_engine": lambda: self.braille_engine,
+                "tool": lambda: self.tool,
+                "images": lambda: "",
+                "catalogue": lambda: "",
+            }
+            hashes = {"source": ""}
+            for name in FORMAT_INPUTS.get(format_name, ALL_INPUTS):
+                hashes[name] = shared[name]()
+            self._formats[format_name] = hashes
+        return self._formats[format_name]
+
+    def reads(self, format_name: str) -> tuple[str, ...]:
+        """The formats whose files ``format_name`` is made from (Renderer.reads)."""
+        if format_name not in self._reads:
+            from ..renderers import RENDERERS
+
+            renderer = RENDERERS.get(format_name)
+            self._reads[format_name] = renderer.reads if renderer else ()
+        return self._reads[format_name]
+
 
 READ_PREFIX = "made-by:"  # an input that is the files of another format (the EPUB's audio)
-
-
-def _reads(format_name: str) -> tuple[str, ...]:
-    from ..renderers import RENDERERS
-
-    renderer = RENDERERS.get(format_name)
-    return renderer.reads if renderer else ()
+NO_IMAGES = digest()
 
 
 def files_made_by(record: Mapping | None, format_name: str) -> str:
     """The files a format of a leaflet wrote as the build state records them (path, size, date)."""
     files = (((record or {}).get("formats") or {}).get(format_name) or {}).get("files")
     return digest(json.dumps(files, sort_keys=True)) if files else MISSING
+
+
+class Stale(NamedTuple):
+    reasons: dict[str, str]  # format -> why it needs building; empty when every format is up to date
+    hashes: dict[str, dict[str, str]]  # format -> the hash of each of its inputs now
+    source_stat: list[int] | None  # what source_hash says to record of the source's stat
 
 
 def stale_formats(
@@ -235,38 +320,45 @@ def stale_formats(
     inputs: Inputs,
     out_dir: Path,
     force: bool = False,
-) -> tuple[dict[str, str], dict[str, dict[str, str]]]:
-    """Which of ``formats`` need building, each with the reason, and every format's input hashes now."""
-    source_sha = source_hash(source)
+    found: os.stat_result | None = None,
+    settled: int = 0,
+) -> Stale:
+    """Which of ``formats`` need building, each with the reason, and every format's input hashes
+    now. ``found`` and ``settled`` are for source_hash."""
+    record = record or {}
+    source_sha, stat_now = source_hash(source, record, found, settled)
     hashes = {name: inputs.of(name, source, record, source_sha) for name in formats}
-    built = (record or {}).get("formats") or {}
+    built = record.get("formats") or {}
     reasons: dict[str, str] = {}
+    folder = f"{os.fspath(out_dir)}/"
     for name in formats:
         previous = built.get(name)
         if force:
             reasons[name] = "--force"
         elif not previous:
             reasons[name] = "not built before"
-        elif changed := next((key for key, value in hashes[name].items() if previous.get("inputs", {}).get(key) != value), None):
+        elif ((before := previous.get("inputs", {})) != hashes[name]
+              and (changed := next((key for key, value in hashes[name].items() if before.get(key) != value), None))):
             reasons[name] = REASONS.get(changed, f"{changed.removeprefix(READ_PREFIX)} changed")
-        elif problem := _files_problem(out_dir, previous.get("files") or {}):
+        elif problem := _files_problem(folder, previous.get("files") or {}):
             reasons[name] = problem
     for name in formats:  # in build order: a format made from another's files is rebuilt after it
-        if name not in reasons and (read := next((r for r in _reads(name) if r in reasons), None)):
+        if name not in reasons and (read := next((r for r in inputs.reads(name) if r in reasons), None)):
             reasons[name] = f"its {read} is rebuilt"
-    return reasons, hashes
+    return Stale(reasons, hashes, stat_now)
 
 
-def _files_problem(out_dir: Path, files: Mapping) -> str | None:
-    """Why the files a format wrote can't be trusted any more, or None when they are as written."""
+def _files_problem(folder: str, files: Mapping) -> str | None:
+    """Why the files a format wrote in ``folder`` (the output folder, with a slash) can't be
+    trusted any more, or None when they are as written."""
     if not files:
         return "its files are not recorded"
     for relative, size, mtime_ns in files.values():
         try:
-            stat = os.stat(os.path.join(out_dir, relative))
+            found = os.stat(folder + relative)
         except OSError:
             return f"{relative} is missing"
-        if stat.st_size != size or stat.st_mtime_ns != mtime_ns:
+        if found.st_size != size or found.st_mtime_ns != mtime_ns:
             return f"{relative} was changed after it was built"
     return None
 
@@ -281,58 +373,50 @@ class BuildState(MutableMapping):
     """The build record of every leaflet built into an output folder, by source path relative to it.
 
     The file holds one record a line (after a first line with the format's version), and a record
-    is kept as its line of text until it is asked for, then parsed afresh: a library of thousands
+    is kept as its line of JSON until it is asked for, then parsed afresh: a library of thousands
     of leaflets costs the coordinator a few megabytes, not the tens its parsed records would."""
 
-    def __init__(self, lines: dict[str, str] | None = None):
-        self._lines = lines or {}  # key -> the record's JSON text
-        self._records: dict[str, dict] = {}  # records set by this build
+    def __init__(self, lines: dict[str, bytes] | None = None):
+        self._lines = lines or {}  # key -> the record's JSON
 
     def __getitem__(self, key: str) -> dict:
-        if key in self._records:
-            return self._records[key]
         try:
-            record = json.loads(self._lines[key])
-        except ValueError:  # a damaged line: that leaflet is rebuilt, as if it had no record
+            record = orjson.loads(self._lines[key])
+        except orjson.JSONDecodeError:  # a damaged line: that leaflet is rebuilt, as if it had no record
             raise KeyError(key) from None
         if not isinstance(record, dict):
             raise KeyError(key)
         return record
 
     def __setitem__(self, key: str, record: dict) -> None:
-        self._lines.pop(key, None)
-        self._records[key] = record
+        self._lines[key] = orjson.dumps(record)
 
     def __delitem__(self, key: str) -> None:
-        if self._lines.pop(key, None) is None and self._records.pop(key, None) is None:
-            raise KeyError(key)
+        del self._lines[key]
 
     def __iter__(self) -> Iterator[str]:
-        yield from self._lines
-        yield from self._records
+        return iter(self._lines)
 
     def __len__(self) -> int:
-        return len(self._lines) + len(self._records)
+        return len(self._lines)
 
-    def text(self) -> str:
-        """The file's text: the version, then each record on its own line, by key."""
-        lines = {key: json.dumps(record, ensure_ascii=False, separators=(",", ":")) for key, record in self._records.items()}
-        lines.update(self._lines)
-        header = json.dumps({"version": STATE_VERSION})
-        return "".join([header, "\n", *(f"{json.dumps(key, ensure_ascii=False)}\t{lines[key]}\n" for key in sorted(lines))])
+    def data(self) -> bytes:
+        """The file's bytes: the version, then each record on its own line, by key."""
+        header = json.dumps({"version": STATE_VERSION}).encode()
+        return b"".join([header, b"\n", *(b"%b\t%b\n" % (orjson.dumps(key), self._lines[key]) for key in sorted(self._lines))])
 
 
 def load_state(out_dir: Path) -> BuildState:
     """The build state of out_dir; empty when there is none or it is unreadable (everything rebuilds)."""
     try:
-        with (out_dir / STATE_NAME).open(encoding="utf-8") as file:
-            if json.loads(file.readline()).get("version") != STATE_VERSION:
+        with (out_dir / STATE_NAME).open("rb") as file:
+            if orjson.loads(file.readline()).get("version") != STATE_VERSION:
                 return BuildState()
             lines = {}
             for line in file:
-                key, tab, record = line.rstrip("\n").partition("\t")
+                key, tab, record = line.rstrip(b"\n").partition(b"\t")
                 if tab:
-                    lines[json.loads(key)] = record
+                    lines[orjson.loads(key)] = record
     except (OSError, ValueError, AttributeError):
         return BuildState()
     return BuildState(lines)

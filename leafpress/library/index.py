@@ -1,15 +1,19 @@
 """The library's index page (output/index.html): every leaflet, its language versions, files and review status.
 
 Made from the manifest on every build through the autoescaped template layouts/index.html.j2,
-so staff can find and print the right handout. Only files that exist are linked.
+so staff can find and print the right handout. Only files that exist are linked. When leafpress's
+own template made the page on disk, the rows of leaflets the build left as they were are copied
+from it: a library of thousands is not laid out again for one edited leaflet.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import os
+import re
 import stat
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
+from functools import lru_cache
 from pathlib import Path
 from urllib.parse import quote
 
@@ -31,6 +35,8 @@ FILE_LABELS = {
     "braille": "Braille (BRF, for an embosser)",
 }
 STATUS_LABELS = {"overdue": "Overdue", "due-soon": "Due soon", "ok": "Up to date"}
+ROWS_START, ROWS_END = '<tbody id="', "</tbody>"  # around each leaflet's rows in leafpress's template
+COPYABLE_SLUG = re.compile(r"[a-z0-9-]+")  # written as it is in the page's HTML
 
 
 def _size(n: int) -> str:
@@ -85,6 +91,16 @@ def template_path(settings: Settings) -> Path:
     return own if own.is_file() else LAYOUTS_DIR / TEMPLATE
 
 
+def own_template(settings: Settings) -> bool:
+    """Whether the page is laid out by leafpress's own template (its rows can be copied: see index_html)."""
+    own = LAYOUTS_DIR / TEMPLATE
+    path = template_path(settings)
+    try:
+        return path == own or path.read_bytes() == own.read_bytes()
+    except OSError:
+        return False
+
+
 def index_is_current(index: Path, stamp: str) -> bool:
     """Whether the index page on disk was made with ``stamp`` (its day and what shapes it)."""
     try:
@@ -95,21 +111,83 @@ def index_is_current(index: Path, stamp: str) -> bool:
     return f'<meta name="leafpress-index" content="{stamp}">' in head
 
 
-def index_html(entries: Sequence[dict], out_dir: Path, settings: Settings, today: dt.date, stamp: str = "") -> str:
-    """The page; ``stamp`` is written in its head for index_is_current."""
+def index_html(entries: Sequence[dict], out_dir: Path, settings: Settings, today: dt.date, stamp: str = "",
+               kept: Collection[str] = ()) -> str:
+    """The page; ``stamp`` is written in its head for index_is_current. The rows of the leaflets
+    (slugs) in ``kept`` are copied from the page on disk: the caller vouches that leafpress's own
+    template made it with the same stamp from the same entries and files."""
     from ..templates import environment
 
-    layouts = template_path(settings).parent
-    leaflets = index_rows(entries, out_dir, today)
-    versions = [v for group in leaflets for v in group["versions"]]
-    counts = {status: sum(v["status"] == status for v in versions) for status in STATUS_LABELS}
-    return environment(layouts).get_template(TEMPLATE).render(
+    previous, blocks = _page_rows(out_dir / INDEX_NAME) if kept else ("", {})
+    copied = {slug for slug in kept if slug in blocks and COPYABLE_SLUG.fullmatch(slug)}
+    groups = {group["slug"]: group for group in index_rows([e for e in entries if e.get("slug", "") not in copied], out_dir, today)}
+    statuses = [status for status in (_status(entry, today) for entry in entries if entry.get("slug", "") in copied) if status]
+    statuses += [version["status"] for group in groups.values() for version in group["versions"]]
+    leaflets = [groups.get(slug) or {"slug": slug, "versions": ()} for slug in sorted(groups.keys() | copied)]
+    page = environment(template_path(settings).parent).get_template(TEMPLATE).render(
         organisation=settings.organisation,
         leaflets=leaflets,
-        versions=len(versions),
-        counts=counts,
+        versions=len(statuses),
+        counts={status: statuses.count(status) for status in STATUS_LABELS},
         status_labels=STATUS_LABELS,
         today=today,
         today_text=f"{today.day} {today:%B %Y}",
         stamp=stamp,
     )
+    if not copied:
+        return page
+    filled = _fill(page, previous, blocks, copied)
+    return filled if filled is not None else index_html(entries, out_dir, settings, today, stamp)
+
+
+def _status(entry: dict, today: dt.date) -> str | None:
+    """An entry's review status as index_rows judges it; None for an entry it leaves out."""
+    try:
+        return _status_of(entry["last_reviewed"], entry["next_review"], today)
+    except (KeyError, TypeError):  # TypeError: a value that is no date (a list) can't be a key of the cache
+        return None
+
+
+@lru_cache(maxsize=1024)
+def _status_of(last_reviewed: str, next_review: str, today: dt.date) -> str | None:
+    try:
+        ReviewDate.from_iso(last_reviewed)
+        return review_status(ReviewDate.from_iso(next_review), today)
+    except ValueError:
+        return None
+
+
+def _page_rows(index: Path) -> tuple[str, dict[str, tuple[int, int]]]:
+    """The page on disk, and where each leaflet's rows are in it (from its slug to the end of its ROWS_END)."""
+    try:
+        page = index.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return "", {}
+    blocks: dict[str, tuple[int, int]] = {}
+    start = page.find(ROWS_START)
+    while start >= 0:
+        start += len(ROWS_START)
+        end = page.find(ROWS_END, start) + len(ROWS_END)
+        slug = page[start:page.find('"', start)]
+        if end < len(ROWS_END) or slug in blocks:  # not a page this module made
+            return "", {}
+        blocks[slug] = (start, end)
+        start = page.find(ROWS_START, end)
+    return page, blocks
+
+
+def _fill(page: str, previous: str, blocks: dict[str, tuple[int, int]], copied: set[str]) -> str | None:
+    """``page``, laid out with no rows for the ``copied`` leaflets, with their rows from ``previous``;
+    None if the page is not laid out as expected."""
+    parts = page.split(ROWS_START)
+    filled = 0
+    for number, part in enumerate(parts[1:], start=1):
+        slug = part[:part.find('"')]
+        if slug in copied:
+            empty = f'{slug}">\n{ROWS_END}'
+            if not part.startswith(empty):
+                return None
+            start, end = blocks[slug]
+            parts[number] = previous[start:end] + part[len(empty):]
+            filled += 1
+    return ROWS_START.join(parts) if filled == len(copied) else None

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import InputError
-from ..model import Leaflet, ReviewDate, checksum, review_status
+from ..model import Leaflet, ReviewDate, review_status
 from ..reader import leaflet_from_bytes
 from ..settings import Settings
 
@@ -58,23 +58,24 @@ class ReviewFacts:
 def read_review_facts(sources: Sequence[Path], out_dir: Path, settings: Settings,
                       on_problem: Callable[[str], object]) -> tuple[list[ReviewFacts], int]:
     """Each source's facts, and how many sources could not be read. A source whose bytes a build into
-    ``out_dir`` read with this same leafpress is not read again: its facts come from the build
-    state (a library of thousands is reviewed in a second); any other is read and checked in full."""
-    from .incremental import Inputs, load_state, state_key
+    ``out_dir`` read with this same leafpress is not read again (nor at all, when its stat is the one
+    the build recorded): its facts come from the build state (a library of thousands is reviewed in a
+    second); any other is read and checked in full."""
+    from .incremental import Inputs, SourceKeys, load_state, source_hash
 
     state = load_state(out_dir)
     reader = Inputs(settings).tool
-    root = out_dir.resolve()
+    locate = SourceKeys(out_dir.resolve())
     found, bad = [], 0
     for source in sources:
-        record = state.get(state_key(source, root)) or {}
+        key, stat = locate(source)
+        record = state.get(key) or {}
         try:
-            raw = source.read_bytes()
-            if record.get("read_by") == reader and record.get("sha256") == checksum(raw):
+            if record.get("read_by") == reader and source_hash(source, record, stat)[0] == record.get("sha256"):
                 if (facts := ReviewFacts.from_record(source, record)) is not None:
                     found.append(facts)
                     continue
-            found.append(ReviewFacts.of(leaflet_from_bytes(source, raw)))
+            found.append(ReviewFacts.of(leaflet_from_bytes(source, source.read_bytes())))
         except OSError as err:
             bad += 1
             on_problem(f"{source}:1: cannot read the file ({err.strerror or err}); check it exists and is readable")
