@@ -13,6 +13,7 @@ import hashlib
 import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 
 MONTH_NAMES = tuple(calendar.month_name)[1:]
@@ -59,6 +60,14 @@ class ReviewDate:
 
 
 DUE_SOON_DAYS = 90
+
+
+@lru_cache(maxsize=4096)
+def judged(iso: str, today: dt.date) -> tuple[ReviewDate, str]:
+    """``ReviewDate.from_iso(iso)`` and its review_status, remembered: a library of thousands holds
+    few dates. Raises ValueError (TypeError for a value that is no string) as from_iso does."""
+    next_review = ReviewDate.from_iso(iso)
+    return next_review, review_status(next_review, today)
 
 
 def review_status(next_review: ReviewDate, today: dt.date) -> str:

@@ -16,6 +16,7 @@ import os
 import signal
 import tempfile
 import time
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Executor, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass, field, replace
@@ -24,7 +25,7 @@ from pathlib import Path
 import orjson
 
 from ..errors import InputError, OutputError, RenderError
-from ..model import Image, Leaflet, ReviewDate, review_status, walk
+from ..model import Image, Leaflet, ReviewDate, judged, review_status, walk
 from ..renderers import RENDERERS
 from ..settings import Settings
 from . import incremental
@@ -117,11 +118,13 @@ def parse_formats(text: str | None) -> list[str]:
 
 
 def review_warnings(leaflet: Leaflet, today: dt.date) -> list[str]:
-    return _review_warnings(leaflet.source, leaflet.line_of("next_review"), leaflet.meta.next_review, today)
+    next_review = leaflet.meta.next_review
+    return _review_warnings(leaflet.source, leaflet.line_of("next_review"), next_review, review_status(next_review, today))
 
 
-def _review_warnings(source: Path, line: int, next_review: ReviewDate, today: dt.date) -> list[str]:
-    status = review_status(next_review, today)
+def _review_warnings(source: Path, line: int, next_review: ReviewDate, status: str) -> list[str]:
+    if status == "ok":
+        return []
     where = f"{source}:{line}"
     if status == "overdue":
         return [f"{where}: warning: review overdue since {next_review.display}; review the leaflet and update last_reviewed and next_review"]
@@ -278,7 +281,7 @@ def build(
 
 def _build_locked(sources, out_dir, formats, settings, today, jobs, on_result, force, executor, last_finished: bool) -> BuildReport:
     """The build, in the output folder's lock; ``last_finished``: the build before it finished."""
-    from .index import INDEX_NAME, index_html, index_is_current, own_template, template_path
+    from .index import INDEX_NAME, index_is_current, index_page, own_template, template_path
 
     formats = [name for name in RENDERERS if name in formats]  # build order: a format after those it is made from
     index = out_dir / INDEX_NAME
@@ -296,23 +299,50 @@ def _build_locked(sources, out_dir, formats, settings, today, jobs, on_result, f
     verified: set[str] = set()  # sources whose leaflet is up to date, its files as written
     locate = incremental.SourceKeys(out_dir.resolve())
     settled = incremental.settled_before()
-    for source in sources:
-        key, found = locate(source)
+
+    def check(source: Path, key: str, found: os.stat_result | None, outputs: incremental.OutputFolder) -> LeafletResult | tuple:
+        """The result of a leaflet left as it was, or what to build of it."""
         record = state.get(key)
-        stale = incremental.stale_formats(source, record, formats, inputs, out_dir, force, found, settled)
+        stale = incremental.stale_formats(source, record, formats, inputs, outputs, force, found, settled)
         unchanged = None if stale.reasons else _unchanged_result(source, record, today)
         if unchanged is not None and key in in_manifest:
             if stale.source_stat != record.get("source_stat"):  # its stat has settled since it was built: the next build need not read it
                 state[key] = {**record, "source_stat": stale.source_stat}
             verified.add(key)
-            results.append(unchanged)
-            on_result(unchanged)
-        else:
-            todo.append((source, key, stale.reasons or dict.fromkeys(formats, "its manifest entry or build record is missing"), stale))
+            return unchanged
+        return source, key, stale.reasons or dict.fromkeys(formats, "its manifest entry or build record is missing"), stale
+
+    def stale_leaflets() -> Iterator[tuple[Path, str, dict[str, str], incremental.Stale]]:
+        """Each leaflet to build, as it is found (a pool builds the first while the rest are
+        checked); each left as it was is reported in the order of ``sources``. The sources changed
+        since the last build wrote its state are checked first: in a large library, the leaflets
+        edited start building at once."""
+        with incremental.OutputFolder(out_dir) as outputs:
+            checked: dict[int, LeafletResult | None] = {}  # by place in sources: the result, or None once it is to build
+            if (since := incremental.state_written(out_dir)) is not None:
+                for number, source in enumerate(sources):
+                    try:
+                        found = os.stat(source)
+                    except OSError:
+                        found = None
+                    if found is None or max(found.st_mtime_ns, found.st_ctime_ns) >= since:
+                        outcome = check(source, *locate(source), outputs)
+                        checked[number] = outcome if isinstance(outcome, LeafletResult) else None
+                        if isinstance(outcome, tuple):
+                            todo.append(outcome)
+                            yield outcome
+            for number, source in enumerate(sources):
+                outcome = checked.pop(number) if number in checked else check(source, *locate(source), outputs)
+                if isinstance(outcome, LeafletResult):
+                    results.append(outcome)
+                    on_result(outcome)
+                elif outcome is not None:
+                    todo.append(outcome)
+                    yield outcome
 
     saved = time.monotonic()
     try:
-        for (_source, key, reasons, stale), result in _run(todo, out_dir, settings, today, jobs, executor):
+        for (_source, key, reasons, stale), result in _run(stale_leaflets(), len(sources), out_dir, settings, today, jobs, executor):
             result.reasons = reasons
             if result.leaflet is not None and result.built:
                 state[key] = _state_record(state.get(key), result, stale, inputs, out_dir)
@@ -337,7 +367,7 @@ def _build_locked(sources, out_dir, formats, settings, today, jobs, on_result, f
         kept = set()
         if current and page_of_manifest and own_template(settings):
             kept = manifest.kept_slugs(verified, {key for name in formats for key in RENDERERS[name].outputs})
-        write_text_atomically(index, index_html(manifest.listed(), out_dir, settings, today, stamp, kept))
+        write_atomically(index, index_page(manifest.listed(), out_dir, settings, today, stamp, kept))
     return BuildReport(results, out_dir / MANIFEST_NAME, index)
 
 
@@ -359,14 +389,15 @@ def _save(manifest: Manifest, state: incremental.BuildState, written: bool = Tru
     manifest.write()
     for key in gone:
         del state[key]
-    write_atomically(manifest.out_dir / incremental.STATE_NAME, state.data())
+    state.save(manifest.out_dir / incremental.STATE_NAME)
     (manifest.out_dir / incremental.OLD_STATE_NAME).unlink(missing_ok=True)  # an earlier version's, replaced by this one
 
 
-def _run(todo, out_dir: Path, settings: Settings, today: dt.date, jobs: int, executor: Executor | None) -> Iterator:
-    """Build each leaflet of ``todo``, yielding (its todo entry, its result) as each finishes. An
-    executor given may run on other machines, in other folders: it gets absolute paths, and its
-    results name each source as it was given here."""
+def _run(todo: Iterable[tuple], count: int, out_dir: Path, settings: Settings, today: dt.date, jobs: int,
+         executor: Executor | None) -> Iterator:
+    """Build each leaflet of ``todo`` (of at most ``count``), yielding (its todo entry, its result)
+    as each finishes. An executor given may run on other machines, in other folders: it gets
+    absolute paths, and its results name each source as it was given here."""
     elsewhere = executor is not None
 
     def arguments(item: tuple) -> tuple:
@@ -374,21 +405,30 @@ def _run(todo, out_dir: Path, settings: Settings, today: dt.date, jobs: int, exe
             return item[0].resolve(), out_dir.resolve(), list(item[2]), settings, today
         return item[0], out_dir, list(item[2]), settings, today
 
-    if executor is None and (jobs <= 1 or len(todo) <= 1):
-        for item in todo:
+    if executor is None and (jobs <= 1 or count <= 1):
+        for item in list(todo):
             yield item, build_leaflet(*arguments(item))
         return
+    pool: ProcessPoolExecutor | None = None
     with contextlib.ExitStack() as stack:
-        if executor is None:
-            pool = ProcessPoolExecutor(max_workers=min(jobs, len(todo)), initializer=_start_worker, initargs=(os.getpid(),))
-            executor = stack.enter_context(pool)
-        for item, future in _in_parallel(executor, build_leaflet, todo, arguments, max(jobs, 1)):
+
+        def started() -> Executor:  # a pool only once there is a leaflet to build
+            nonlocal executor, pool
+            if executor is None:
+                pool = ProcessPoolExecutor(max_workers=min(jobs, count), initializer=_start_worker, initargs=(os.getpid(),))
+                executor = stack.enter_context(pool)
+            return executor
+
+        for item, future in _in_parallel(started, build_leaflet, todo, arguments, max(jobs, 1)):
             try:
                 result = future.result()
             except Exception as err:  # a worker that died (killed, out of memory) fails its leaflet only
                 log.debug("worker failed on %s", item[0], exc_info=True)
                 result = LeafletResult(item[0], problems=[f"{item[0]}: {_worker_failure(err)}"])
             yield item, _as_given(result, item[0]) if elsewhere else result
+        if pool is not None:  # every task has ended: the workers end while the manifest is written, not before
+            stack.pop_all()
+            pool.shutdown(wait=False)
 
 
 def _as_given(result: LeafletResult, source: Path) -> LeafletResult:
@@ -408,18 +448,29 @@ def _worker_failure(err: Exception) -> str:
     return f"the build worker failed ({type(err).__name__}: {err}); build it again"
 
 
-def _in_parallel(executor: Executor, function: Callable, items: Sequence, arguments: Callable, jobs: int) -> Iterator[tuple]:
+def _in_parallel(executor: Callable[[], Executor], function: Callable, items: Iterable, arguments: Callable, jobs: int) -> Iterator[tuple]:
     """Run ``function(*arguments(item))`` for each item on the executor, yielding (item, future) as each finishes.
 
-    At most ``jobs`` calls are handed out at a time, so Ctrl-C lets the running ones
-    finish and starts no more (an executor's own queue would already hold further work).
+    Items are handed out as they are drawn, while the rest are still being found; the first is
+    yielded once all are found. At most ``jobs`` calls are handed out at a time, so Ctrl-C lets
+    the running ones finish and starts no more (an executor's own queue would already hold further work).
     """
-    waiting = list(reversed(items))
+    waiting: deque = deque()
     running: dict[Future, object] = {}
-    while waiting or running:
+    finished: list[tuple] = []
+
+    def hand_out() -> None:
         while waiting and len(running) < jobs:
-            item = waiting.pop()
-            running[executor.submit(function, *arguments(item))] = item
+            item = waiting.popleft()
+            running[executor().submit(function, *arguments(item))] = item
+
+    for item in items:
+        waiting.append(item)
+        finished.extend((running.pop(future), future) for future in [future for future in running if future.done()])
+        hand_out()
+    yield from finished
+    while waiting or running:
+        hand_out()
         done, _ = wait(running, return_when=FIRST_COMPLETED)
         for future in done:
             yield running.pop(future), future
@@ -429,12 +480,11 @@ def _unchanged_result(source: Path, record: dict, today: dt.date) -> LeafletResu
     """The result of a leaflet left as it was, its review warnings from the build state; None if
     the state doesn't say enough."""
     try:
-        next_review = ReviewDate.from_iso(record["next_review"])
+        next_review, status = judged(record["next_review"], today)
         line = int(record["next_review_line"])
     except (KeyError, TypeError, ValueError):
         return None
-    return LeafletResult(source, warnings=_review_warnings(source, line, next_review, today), unchanged=True,
-                         review_status=review_status(next_review, today))
+    return LeafletResult(source, warnings=_review_warnings(source, line, next_review, status), unchanged=True, review_status=status)
 
 
 def _state_record(previous: dict | None, result: LeafletResult, stale: incremental.Stale,
@@ -568,20 +618,20 @@ class Manifest:
         self.changed = False  # the manifest on disk is not what this one would write
         self.rewritten = False  # this build wrote it
         self.touched: set[str] = set()  # the leaflets (slugs) with an entry added, changed or removed since the manifest was read
-        folder = os.path.join(out_dir, "")
         entries, self.reals = read_manifest(out_dir)  # the entries of this build hold none
-        for entry in entries:
-            if os.path.isfile(folder + str(entry["source"])):
-                status = entry.get("review_status")
-                _refresh_review_status(entry, today)
-                if entry.get("review_status") != status:
-                    self.changed = True
+        with incremental.OutputFolder(out_dir) as folder:
+            for entry in entries:
+                if folder.is_file(str(entry["source"])):
+                    status = entry.get("review_status")
+                    _refresh_review_status(entry, today)
+                    if entry.get("review_status") != status:
+                        self.changed = True
+                        self.touched.add(entry.get("slug", ""))
+                    self.entries[(entry["source"], entry.get("language"))] = entry
+                else:
+                    _remove_outputs(out_dir, entry)
+                    self.pruned = self.changed = True
                     self.touched.add(entry.get("slug", ""))
-                self.entries[(entry["source"], entry.get("language"))] = entry
-            else:
-                _remove_outputs(out_dir, entry)
-                self.pruned = self.changed = True
-                self.touched.add(entry.get("slug", ""))
 
     @property
     def sources(self) -> set[str]:
@@ -629,7 +679,7 @@ class Manifest:
 def _refresh_review_status(entry: dict, today: dt.date) -> None:
     """Judge an entry kept from an earlier build on the day of this one."""
     try:
-        entry["review_status"] = review_status(ReviewDate.from_iso(str(entry["next_review"])), today)
+        entry["review_status"] = judged(str(entry["next_review"]), today)[1]
     except (KeyError, ValueError):
         pass  # an entry this version didn't write: leave it as it was
 

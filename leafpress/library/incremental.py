@@ -29,7 +29,8 @@ from ..settings import LibraryOptions, Settings
 
 STATE_NAME = "build-state.jsonl"
 OLD_STATE_NAME = "build-state.json"  # leafpress before the state held a record a line
-STATE_VERSION = 2
+STATE_VERSION = 3  # 3: records appended, the last of a source counting; sources' stats
+READABLE_VERSIONS = (2, 3)  # 2: a record a line, by source
 PACKAGE_DIR = Path(__file__).resolve().parent.parent  # the whole leafpress package
 
 # What each format is made from, besides its source. A renderer that starts reading another
@@ -318,7 +319,7 @@ def stale_formats(
     record: Mapping | None,
     formats: Sequence[str],
     inputs: Inputs,
-    out_dir: Path,
+    outputs: OutputFolder,
     force: bool = False,
     found: os.stat_result | None = None,
     settled: int = 0,
@@ -330,7 +331,6 @@ def stale_formats(
     hashes = {name: inputs.of(name, source, record, source_sha) for name in formats}
     built = record.get("formats") or {}
     reasons: dict[str, str] = {}
-    folder = f"{os.fspath(out_dir)}/"
     for name in formats:
         previous = built.get(name)
         if force:
@@ -340,7 +340,7 @@ def stale_formats(
         elif ((before := previous.get("inputs", {})) != hashes[name]
               and (changed := next((key for key, value in hashes[name].items() if before.get(key) != value), None))):
             reasons[name] = REASONS.get(changed, f"{changed.removeprefix(READ_PREFIX)} changed")
-        elif problem := _files_problem(folder, previous.get("files") or {}):
+        elif problem := outputs.problem(previous.get("files") or {}):
             reasons[name] = problem
     for name in formats:  # in build order: a format made from another's files is rebuilt after it
         if name not in reasons and (read := next((r for r in inputs.reads(name) if r in reasons), None)):
@@ -348,19 +348,37 @@ def stale_formats(
     return Stale(reasons, hashes, stat_now)
 
 
-def _files_problem(folder: str, files: Mapping) -> str | None:
-    """Why the files a format wrote in ``folder`` (the output folder, with a slash) can't be
-    trusted any more, or None when they are as written."""
-    if not files:
-        return "its files are not recorded"
-    for relative, size, mtime_ns in files.values():
+class OutputFolder:
+    """An output folder held open while its files are checked: each is looked up from it, not
+    from the root of the file system (tens of thousands of files in a large library)."""
+
+    def __init__(self, out_dir: Path):
+        self._fd = os.open(out_dir, os.O_RDONLY | os.O_DIRECTORY)
+
+    def __enter__(self) -> OutputFolder:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        os.close(self._fd)
+
+    def is_file(self, relative: str) -> bool:
         try:
-            found = os.stat(folder + relative)
-        except OSError:
-            return f"{relative} is missing"
-        if found.st_size != size or found.st_mtime_ns != mtime_ns:
-            return f"{relative} was changed after it was built"
-    return None
+            return stat.S_ISREG(os.stat(relative, dir_fd=self._fd).st_mode)
+        except (OSError, ValueError):
+            return False
+
+    def problem(self, files: Mapping, stat_at=os.stat) -> str | None:
+        """Why the files a format wrote can't be trusted any more, or None when they are as written."""
+        if not files:
+            return "its files are not recorded"
+        for relative, size, mtime_ns in files.values():
+            try:
+                found = stat_at(relative, dir_fd=self._fd)
+            except OSError:
+                return f"{relative} is missing"
+            if found.st_size != size or found.st_mtime_ns != mtime_ns:
+                return f"{relative} was changed after it was built"
+        return None
 
 
 def file_record(out_dir: Path, path: Path) -> list:
@@ -372,12 +390,17 @@ def file_record(out_dir: Path, path: Path) -> list:
 class BuildState(MutableMapping):
     """The build record of every leaflet built into an output folder, by source path relative to it.
 
-    The file holds one record a line (after a first line with the format's version), and a record
-    is kept as its line of JSON until it is asked for, then parsed afresh: a library of thousands
-    of leaflets costs the coordinator a few megabytes, not the tens its parsed records would."""
+    The file holds one record a line, after a first line with the format's version: a source's
+    path as a JSON string, a tab, and its record as JSON, or nothing once it is removed; the last
+    line of a source counts. A build appends the lines of what it changed, and writes the file anew,
+    by source, when over half its lines are out of date. A record is kept as its JSON until it is
+    asked for, then parsed afresh: a library of thousands of leaflets costs the coordinator a few
+    megabytes, not the tens its parsed records would."""
 
-    def __init__(self, lines: dict[str, bytes] | None = None):
+    def __init__(self, lines: dict[str, bytes] | None = None, lines_in_file: int | None = None):
         self._lines = lines or {}  # key -> the record's JSON
+        self._changed: dict[str, bytes] = {}  # key -> its line's JSON since the file was written (b"" once removed)
+        self._lines_in_file = lines_in_file  # records in the file as read or written; None: not a file to append to
 
     def __getitem__(self, key: str) -> dict:
         try:
@@ -389,10 +412,11 @@ class BuildState(MutableMapping):
         return record
 
     def __setitem__(self, key: str, record: dict) -> None:
-        self._lines[key] = orjson.dumps(record)
+        self._lines[key] = self._changed[key] = orjson.dumps(record)
 
     def __delitem__(self, key: str) -> None:
         del self._lines[key]
+        self._changed[key] = b""
 
     def __iter__(self) -> Iterator[str]:
         return iter(self._lines)
@@ -401,22 +425,58 @@ class BuildState(MutableMapping):
         return len(self._lines)
 
     def data(self) -> bytes:
-        """The file's bytes: the version, then each record on its own line, by key."""
+        """The whole file's bytes: the version, then each record on its own line, by key."""
         header = json.dumps({"version": STATE_VERSION}).encode()
         return b"".join([header, b"\n", *(b"%b\t%b\n" % (orjson.dumps(key), self._lines[key]) for key in sorted(self._lines))])
+
+    def save(self, path: Path) -> None:
+        """Write what changed since the state was read or last saved to ``path``, the file it was read from."""
+        from .build import write_atomically
+
+        lines = (self._lines_in_file or 0) + len(self._changed)
+        if self._lines_in_file is None or lines > 2 * len(self._lines) + 64 or not self._append(path):
+            write_atomically(path, self.data())
+            lines = len(self._lines)
+        self._lines_in_file = lines
+        self._changed.clear()
+
+    def _append(self, path: Path) -> bool:
+        """Append the lines changed to the file; False if it is gone (not "ab": it would lack its version)."""
+        try:
+            with path.open("r+b") as file:
+                file.seek(0, os.SEEK_END)
+                file.write(b"".join(b"%b\t%b\n" % (orjson.dumps(key), line) for key, line in self._changed.items()))
+        except FileNotFoundError:
+            return False
+        return True
+
+
+def state_written(out_dir: Path) -> int | None:
+    """When the build state of out_dir was last written (ns since the epoch), or None if it is not there."""
+    try:
+        return os.stat(out_dir / STATE_NAME).st_mtime_ns
+    except OSError:
+        return None
 
 
 def load_state(out_dir: Path) -> BuildState:
     """The build state of out_dir; empty when there is none or it is unreadable (everything rebuilds)."""
     try:
         with (out_dir / STATE_NAME).open("rb") as file:
-            if orjson.loads(file.readline()).get("version") != STATE_VERSION:
+            version = orjson.loads(file.readline()).get("version")
+            if version not in READABLE_VERSIONS:
                 return BuildState()
-            lines = {}
+            lines, count, whole = {}, 0, True
             for line in file:
                 key, tab, record = line.rstrip(b"\n").partition(b"\t")
-                if tab:
+                whole, count = line.endswith(b"\n"), count + 1
+                if not tab:
+                    continue
+                if record:
                     lines[orjson.loads(key)] = record
-    except (OSError, ValueError, AttributeError):
+                else:
+                    lines.pop(orjson.loads(key), None)
+    except (OSError, ValueError, AttributeError, TypeError):
         return BuildState()
-    return BuildState(lines)
+    # Appended to only when this version wrote it whole, its last line with it: else written anew.
+    return BuildState(lines, count if version == STATE_VERSION and whole else None)

@@ -13,12 +13,11 @@ import os
 import re
 import stat
 from collections.abc import Collection, Sequence
-from functools import lru_cache
 from pathlib import Path
 from urllib.parse import quote
 
 from ..languages.tags import language_info
-from ..model import ReviewDate, review_status
+from ..model import ReviewDate, judged, review_status
 from ..settings import LAYOUTS_DIR, Settings
 
 INDEX_NAME = "index.html"
@@ -35,7 +34,7 @@ FILE_LABELS = {
     "braille": "Braille (BRF, for an embosser)",
 }
 STATUS_LABELS = {"overdue": "Overdue", "due-soon": "Due soon", "ok": "Up to date"}
-ROWS_START, ROWS_END = '<tbody id="', "</tbody>"  # around each leaflet's rows in leafpress's template
+ROWS_START, ROWS_END = b'<tbody id="', b"</tbody>"  # around each leaflet's rows in leafpress's template
 COPYABLE_SLUG = re.compile(r"[a-z0-9-]+")  # written as it is in the page's HTML
 
 
@@ -111,20 +110,34 @@ def index_is_current(index: Path, stamp: str) -> bool:
     return f'<meta name="leafpress-index" content="{stamp}">' in head
 
 
-def index_html(entries: Sequence[dict], out_dir: Path, settings: Settings, today: dt.date, stamp: str = "",
-               kept: Collection[str] = ()) -> str:
-    """The page; ``stamp`` is written in its head for index_is_current. The rows of the leaflets
-    (slugs) in ``kept`` are copied from the page on disk: the caller vouches that leafpress's own
-    template made it with the same stamp from the same entries and files."""
+def index_html(entries: Sequence[dict], out_dir: Path, settings: Settings, today: dt.date, stamp: str = "") -> str:
+    """The page; ``stamp`` is written in its head for index_is_current."""
+    leaflets = index_rows(entries, out_dir, today)
+    return _render(leaflets, [version["status"] for group in leaflets for version in group["versions"]], settings, today, stamp)
+
+
+def index_page(entries: Sequence[dict], out_dir: Path, settings: Settings, today: dt.date, stamp: str, kept: Collection[str]) -> bytes:
+    """index_html as UTF-8, with the rows of the leaflets (slugs) in ``kept`` copied from the page
+    on disk: the caller vouches that leafpress's own template made it with the same stamp from the
+    same entries and files."""
+    previous, blocks = _page_rows(out_dir / INDEX_NAME) if kept else (b"", {})
+    copied = {slug for slug in kept if slug in blocks and COPYABLE_SLUG.fullmatch(slug)}
+    if copied:
+        laid_out = index_rows([entry for entry in entries if entry.get("slug", "") not in copied], out_dir, today)
+        statuses = [status for status in (_status(entry, today) for entry in entries if entry.get("slug", "") in copied) if status]
+        statuses += [version["status"] for group in laid_out for version in group["versions"]]
+        groups = {group["slug"]: group for group in laid_out}
+        leaflets = [groups.get(slug) or _Copied(slug) for slug in sorted(groups.keys() | copied)]
+        page = _fill(_render(leaflets, statuses, settings, today, stamp).encode("utf-8"), previous, blocks, copied)
+        if page is not None:
+            return page
+    return index_html(entries, out_dir, settings, today, stamp).encode("utf-8")
+
+
+def _render(leaflets: Sequence, statuses: Sequence[str], settings: Settings, today: dt.date, stamp: str) -> str:
     from ..templates import environment
 
-    previous, blocks = _page_rows(out_dir / INDEX_NAME) if kept else ("", {})
-    copied = {slug for slug in kept if slug in blocks and COPYABLE_SLUG.fullmatch(slug)}
-    groups = {group["slug"]: group for group in index_rows([e for e in entries if e.get("slug", "") not in copied], out_dir, today)}
-    statuses = [status for status in (_status(entry, today) for entry in entries if entry.get("slug", "") in copied) if status]
-    statuses += [version["status"] for group in groups.values() for version in group["versions"]]
-    leaflets = [groups.get(slug) or {"slug": slug, "versions": ()} for slug in sorted(groups.keys() | copied)]
-    page = environment(template_path(settings).parent).get_template(TEMPLATE).render(
+    return environment(template_path(settings).parent).get_template(TEMPLATE).render(
         organisation=settings.organisation,
         leaflets=leaflets,
         versions=len(statuses),
@@ -134,57 +147,56 @@ def index_html(entries: Sequence[dict], out_dir: Path, settings: Settings, today
         today_text=f"{today.day} {today:%B %Y}",
         stamp=stamp,
     )
-    if not copied:
-        return page
-    filled = _fill(page, previous, blocks, copied)
-    return filled if filled is not None else index_html(entries, out_dir, settings, today, stamp)
+
+
+class _Copied:
+    """A leaflet whose rows are copied: laid out with none, for _fill to put them in."""
+
+    __slots__ = ("slug",)
+    versions = ()
+
+    def __init__(self, slug: str):
+        self.slug = slug
 
 
 def _status(entry: dict, today: dt.date) -> str | None:
     """An entry's review status as index_rows judges it; None for an entry it leaves out."""
     try:
-        return _status_of(entry["last_reviewed"], entry["next_review"], today)
-    except (KeyError, TypeError):  # TypeError: a value that is no date (a list) can't be a key of the cache
+        judged(entry["last_reviewed"], today)
+        return judged(entry["next_review"], today)[1]
+    except (KeyError, TypeError, ValueError):
         return None
 
 
-@lru_cache(maxsize=1024)
-def _status_of(last_reviewed: str, next_review: str, today: dt.date) -> str | None:
+def _page_rows(index: Path) -> tuple[bytes, dict[str, tuple[int, int]]]:
+    """The page on disk, and where each leaflet's rows are in it: from just after ROWS_START to the
+    end of ROWS_END."""
     try:
-        ReviewDate.from_iso(last_reviewed)
-        return review_status(ReviewDate.from_iso(next_review), today)
-    except ValueError:
-        return None
-
-
-def _page_rows(index: Path) -> tuple[str, dict[str, tuple[int, int]]]:
-    """The page on disk, and where each leaflet's rows are in it (from its slug to the end of its ROWS_END)."""
-    try:
-        page = index.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError):
-        return "", {}
+        page = index.read_bytes()
+    except OSError:
+        return b"", {}
     blocks: dict[str, tuple[int, int]] = {}
     start = page.find(ROWS_START)
     while start >= 0:
         start += len(ROWS_START)
         end = page.find(ROWS_END, start) + len(ROWS_END)
-        slug = page[start:page.find('"', start)]
+        slug = page[start:page.find(b'"', start)].decode("utf-8", "replace")
         if end < len(ROWS_END) or slug in blocks:  # not a page this module made
-            return "", {}
+            return b"", {}
         blocks[slug] = (start, end)
         start = page.find(ROWS_START, end)
     return page, blocks
 
 
-def _fill(page: str, previous: str, blocks: dict[str, tuple[int, int]], copied: set[str]) -> str | None:
+def _fill(page: bytes, previous: bytes, blocks: dict[str, tuple[int, int]], copied: set[str]) -> bytes | None:
     """``page``, laid out with no rows for the ``copied`` leaflets, with their rows from ``previous``;
     None if the page is not laid out as expected."""
     parts = page.split(ROWS_START)
     filled = 0
     for number, part in enumerate(parts[1:], start=1):
-        slug = part[:part.find('"')]
+        slug = part[:part.find(b'"')].decode("utf-8", "replace")
         if slug in copied:
-            empty = f'{slug}">\n{ROWS_END}'
+            empty = b'%b">\n%b' % (slug.encode(), ROWS_END)
             if not part.startswith(empty):
                 return None
             start, end = blocks[slug]
