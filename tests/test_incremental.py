@@ -114,22 +114,22 @@ def test_reviews_take_a_built_leaflets_facts_from_the_build_state(library):
         assert bad == 0
         return [fact.title for fact in facts]
 
-    state = incremental.load_state(library.out)
-    key = next(key for key in state if key.endswith("alpha.md"))
-    record = state[key]
+    with incremental.load_state(library.out) as state:
+        key = next(key for key in state if key.endswith("alpha.md"))
+        record = state[key]
 
-    def save() -> None:
-        state[key] = record
-        (library.out / incremental.STATE_NAME).write_bytes(state.data())
+        def save() -> None:
+            state[key] = record
+            state.save(library.out / incremental.STATE_NAME)
 
-    record["review"]["title"] = "As the build read it"
-    save()
-    assert titles() == ["As the build read it", "Beta"]
-    record["read_by"] = "another leafpress"
-    save()
-    assert titles() == ["Alpha", "Beta"]
-    record["read_by"] = incremental.Inputs(library.settings()).tool
-    save()
+        record["review"]["title"] = "As the build read it"
+        save()
+        assert titles() == ["As the build read it", "Beta"]
+        record["read_by"] = "another leafpress"
+        save()
+        assert titles() == ["Alpha", "Beta"]
+        record["read_by"] = incremental.Inputs(library.settings()).tool
+        save()
     library.a.write_text(library.a.read_text().replace("title: Alpha", "title: Alpha, edited"), encoding="utf-8")
     assert titles() == ["Alpha, edited", "Beta"]
 
@@ -291,7 +291,8 @@ def test_deleted_source_removes_its_files_manifest_entry_and_state(library):
     assert not any((library.out / "beta").glob("*"))
     entries = json.loads((library.out / "manifest.json").read_text())["leaflets"]
     assert [e["slug"] for e in entries] == ["alpha"]
-    assert not any(key.endswith("beta.md") for key in incremental.load_state(library.out))
+    with incremental.load_state(library.out) as state:
+        assert not any(key.endswith("beta.md") for key in state)
     assert "beta" not in (library.out / "index.html").read_text()
 
 
@@ -398,22 +399,58 @@ def test_new_liblouis_tables_rebuild_the_braille_only(library, tmp_path, monkeyp
 
 
 def test_the_build_state_keeps_a_record_a_line_and_reads_it_back(tmp_path):
-    """Records stay text until asked for (a 5,000-leaflet library's state costs the coordinator a few MB)."""
-    state = incremental.BuildState()
-    state["src/ąę\tzażółć.md"] = {"title": "Line\nbreak\tand tab", "formats": {"docx": {"inputs": {"tool": "x"}}}}
-    state["src/a.md"] = {"title": "A"}
-    (tmp_path / incremental.STATE_NAME).write_bytes(state.data())
-    assert len((tmp_path / incremental.STATE_NAME).read_text(encoding="utf-8").splitlines()) == 3
-    again = incremental.load_state(tmp_path)
-    assert sorted(again) == ["src/a.md", "src/ąę\tzażółć.md"]
-    assert again["src/ąę\tzażółć.md"]["title"] == "Line\nbreak\tand tab"
-    del again["src/a.md"]
-    again["src/b.md"] = {"title": "B"}
-    assert incremental.load_state(tmp_path) != again and dict(again) == {"src/ąę\tzażółć.md": state["src/ąę\tzażółć.md"], "src/b.md": {"title": "B"}}
-    damaged = (tmp_path / incremental.STATE_NAME).read_text(encoding="utf-8").replace('{"title":"A"}', '{"title":"A')
-    (tmp_path / incremental.STATE_NAME).write_text(damaged, encoding="utf-8")
-    damaged_state = incremental.load_state(tmp_path)  # one line damaged: that leaflet rebuilds, the others keep their records
-    assert damaged_state.get("src/a.md") is None and damaged_state["src/ąę\tzażółć.md"]["title"] == "Line\nbreak\tand tab"
+    """Records stay in the file until asked for (a 5,000-leaflet library's state costs the coordinator
+    a megabyte or two); a build appends the records it changed, the last line of a source counting."""
+    path = tmp_path / incremental.STATE_NAME
+    record = {"title": "Line\nbreak\tand tab", "formats": {"docx": {"inputs": {"tool": "x"}}}}
+    with incremental.BuildState() as state:
+        state["src/ąę\tzażółć.md"] = record
+        state["src/a.md"] = {"title": "A"}
+        state.save(path)
+    assert len(path.read_text(encoding="utf-8").splitlines()) == 3
+    with incremental.load_state(tmp_path) as again:
+        assert sorted(again) == ["src/a.md", "src/ąę\tzażółć.md"]
+        assert again["src/ąę\tzażółć.md"]["title"] == "Line\nbreak\tand tab"
+        del again["src/a.md"]
+        again["src/b.md"] = {"title": "B"}
+        again.save(path)
+        assert len(path.read_text(encoding="utf-8").splitlines()) == 5  # a line for each change
+        assert dict(again) == {"src/ąę\tzażółć.md": record, "src/b.md": {"title": "B"}}
+    with incremental.load_state(tmp_path) as reread:
+        assert dict(reread) == {"src/ąę\tzażółć.md": record, "src/b.md": {"title": "B"}}
+    damaged = path.read_text(encoding="utf-8").replace('{"title":"B"}', '{"title":"B')
+    path.write_text(damaged, encoding="utf-8")
+    with incremental.load_state(tmp_path) as damaged_state:  # one line damaged: that leaflet rebuilds, the others keep their records
+        assert damaged_state.get("src/b.md") is None and damaged_state["src/ąę\tzażółć.md"]["title"] == "Line\nbreak\tand tab"
+
+
+def test_the_build_state_is_written_anew_when_mostly_out_of_date_or_not_whole(tmp_path):
+    path = tmp_path / incremental.STATE_NAME
+    with incremental.BuildState() as state:
+        state["src/a.md"] = {"n": 0}
+        state.save(path)
+        for n in range(1, 200):
+            state["src/a.md"] = {"n": n}
+            state.save(path)
+        assert len(path.read_text(encoding="utf-8").splitlines()) < 70  # not 200: written anew on the way
+    with incremental.load_state(tmp_path) as state:
+        assert dict(state) == {"src/a.md": {"n": 199}}
+    path.write_bytes(path.read_bytes() + b'"src/b.md"\t{"n":')  # a build killed halfway through a line
+    with incremental.load_state(tmp_path) as state:
+        assert state.get("src/b.md") is None and state["src/a.md"] == {"n": 199}
+        state["src/c.md"] = {"n": 1}
+        state.save(path)  # not after the broken line
+    assert path.read_text(encoding="utf-8").splitlines() == ['{"version": 3}', '"src/a.md"\t{"n":199}', '"src/b.md"\t{"n":', '"src/c.md"\t{"n":1}']
+
+
+def test_a_build_state_of_version_2_is_read_and_written_anew(tmp_path):
+    path = tmp_path / incremental.STATE_NAME
+    path.write_text('{"version": 2}\n"src/a.md"\t{"n":1}\n', encoding="utf-8")
+    with incremental.load_state(tmp_path) as state:
+        assert dict(state) == {"src/a.md": {"n": 1}}
+        state["src/b.md"] = {"n": 2}
+        state.save(path)
+    assert path.read_text(encoding="utf-8").splitlines() == ['{"version": 3}', '"src/a.md"\t{"n":1}', '"src/b.md"\t{"n":2}']
 
 
 def test_an_earlier_versions_build_state_is_replaced(library):
@@ -434,3 +471,69 @@ def test_half_written_files_are_removed_after_the_build_that_left_them_or_the_ne
     (library.out / build_module.UNFINISHED_NAME).touch()  # as a build killed with kill -9 leaves it
     assert library.build() == set()
     assert not list(library.out.rglob(".*.tmp"))
+
+
+def test_the_index_page_copied_in_part_is_the_page_laid_out_whole(library):
+    """A build copies the rows of the leaflets it left as they were from the page on disk: the
+    page is byte for byte the one laid out whole, whether one leaflet changed, a version was added,
+    a leaflet removed, or many changed (the page then put together row by row)."""
+    from leafpress.library.index import index_html
+
+    page = library.out / "index.html"
+
+    def laid_out_whole() -> str:
+        entries = json.loads((library.out / "manifest.json").read_text(encoding="utf-8"))["leaflets"]
+        stamp = page.read_text(encoding="utf-8").split('<meta name="leafpress-index" content="', 1)[1].split('"', 1)[0]
+        return index_html(entries, library.out, library.settings(), TODAY, stamp)
+
+    for number in range(40):
+        write_leaflet(library.src, f"leaflet-{number:02d}.md", body=f"## About\n\nText {number}.\n", front=FRONT.format(title=f"Leaflet <{number}>"))
+    library.build(formats=["docx"])
+    assert page.read_text(encoding="utf-8") == laid_out_whole()
+    steps = [
+        lambda: write_leaflet(library.src, "leaflet-03.md", front=FRONT.format(title="Leaflet <3>, edited")),
+        lambda: write_leaflet(library.src, "leaflet-07.pl.md", front=FRONT.format(title="Ulotka 7")),
+        lambda: (library.src / "leaflet-12.md").unlink(),
+        lambda: [path.write_text(path.read_text().replace("Leaflet <", "Leaflet <<"), encoding="utf-8")
+                 for path in sorted(library.src.glob("leaflet-*.md"))[3:]],
+    ]
+    for step in steps:
+        before = page.read_bytes()
+        step()
+        library.build(formats=["docx"])
+        assert page.read_bytes() != before
+        assert page.read_text(encoding="utf-8") == laid_out_whole()
+
+
+def test_a_source_edited_within_a_tick_of_its_file_systems_clock_is_read_again(library, monkeypatch):
+    """git's "racy clean": on a file system whose times tick once a second, a source edited in
+    place to the same size within the tick it was read in has the same stat as when it was read.
+    A stat is trusted only when taken well after the file last changed: a source read just after
+    it changed is read again by the next build."""
+    real_stat = incremental.source_stat
+
+    def one_second_times(found) -> list[int]:
+        size, mtime_ns, ctime_ns, inode = real_stat(found)
+        return [size, mtime_ns // 10**9 * 10**9, ctime_ns // 10**9 * 10**9, inode]
+
+    monkeypatch.setattr(incremental, "source_stat", one_second_times)
+    library.b.write_text(library.b.read_text().replace("Other text.", "Other text, edited."), encoding="utf-8")
+    assert library.build() == every(["beta"])
+    library.b.write_text(library.b.read_text().replace("Other text, edited.", "Other text, EDITED."), encoding="utf-8")  # the same size
+    assert library.build() == every(["beta"])
+
+
+def test_a_settled_sources_stat_spares_reading_it(library, monkeypatch):
+    read: list[str] = []
+    checksum = incremental.checksum
+    monkeypatch.setattr(incremental, "checksum", lambda raw: read.append(raw) or checksum(raw))
+    monkeypatch.setattr(incremental, "SETTLE_NS", 0)  # the sources were written long ago
+    library.a.write_text(library.a.read_text().replace("Some text.", "New text."), encoding="utf-8")
+    assert library.build() == every(["alpha"])  # both read: neither had a stat recorded
+    assert len(read) == 2
+    read.clear()
+    assert library.build() == set()
+    assert read == []
+    library.a.write_bytes(library.a.read_bytes())  # the same bytes again: its stat moved, so it is read
+    assert library.build() == set()
+    assert len(read) == 1

@@ -272,14 +272,16 @@ def build(
             if not finished:
                 _remove_stale_temporaries(out_dir.rglob(".*.tmp"))  # the last build was killed, or is not known
             unfinished.touch()
-            report = _build_locked(sources, out_dir, formats, settings, today, jobs, on_result, force, executor, finished)
+            with incremental.load_state(out_dir) as state:
+                report = _build_locked(sources, out_dir, formats, settings, today, jobs, on_result, force, executor, finished, state)
             unfinished.unlink()
             return report
     except OSError as err:
         raise OutputError(f"{out_dir}: cannot write the output folder ({err.strerror or err}); choose another --out or free some space") from err
 
 
-def _build_locked(sources, out_dir, formats, settings, today, jobs, on_result, force, executor, last_finished: bool) -> BuildReport:
+def _build_locked(sources, out_dir, formats, settings, today, jobs, on_result, force, executor, last_finished: bool,
+                  state: incremental.BuildState) -> BuildReport:
     """The build, in the output folder's lock; ``last_finished``: the build before it finished."""
     from .index import INDEX_NAME, index_is_current, index_page, own_template, template_path
 
@@ -288,8 +290,7 @@ def _build_locked(sources, out_dir, formats, settings, today, jobs, on_result, f
     # A build that finished wrote the page after the manifest, from it: when neither was changed
     # since, the rows of leaflets left as they were can be copied from the page.
     page_of_manifest = last_finished and _written_in_order(out_dir / MANIFEST_NAME, index)
-    manifest = Manifest(out_dir, today)  # first: the build state read after it costs less memory than before it
-    state = incremental.load_state(out_dir)
+    manifest = Manifest(out_dir, today)
     if manifest.pruned:
         _save(manifest, state)
     in_manifest = manifest.sources
@@ -300,7 +301,7 @@ def _build_locked(sources, out_dir, formats, settings, today, jobs, on_result, f
     locate = incremental.SourceKeys(out_dir.resolve())
     settled = incremental.settled_before()
 
-    def check(source: Path, key: str, found: os.stat_result | None, outputs: incremental.OutputFolder) -> LeafletResult | tuple:
+    def check(source: Path, key: str, found: list[int] | None, outputs: incremental.OutputFolder) -> LeafletResult | tuple:
         """The result of a leaflet left as it was, or what to build of it."""
         record = state.get(key)
         stale = incremental.stale_formats(source, record, formats, inputs, outputs, force, found, settled)
@@ -317,22 +318,21 @@ def _build_locked(sources, out_dir, formats, settings, today, jobs, on_result, f
         checked); each left as it was is reported in the order of ``sources``. The sources changed
         since the last build wrote its state are checked first: in a large library, the leaflets
         edited start building at once."""
+        since = incremental.state_written(out_dir)
+        located: list[tuple[str, list[int] | None]] = []
+        checked: dict[int, LeafletResult | None] = {}  # by place in sources: the result, or None once it is to build
         with incremental.OutputFolder(out_dir) as outputs:
-            checked: dict[int, LeafletResult | None] = {}  # by place in sources: the result, or None once it is to build
-            if (since := incremental.state_written(out_dir)) is not None:
-                for number, source in enumerate(sources):
-                    try:
-                        found = os.stat(source)
-                    except OSError:
-                        found = None
-                    if found is None or max(found.st_mtime_ns, found.st_ctime_ns) >= since:
-                        outcome = check(source, *locate(source), outputs)
-                        checked[number] = outcome if isinstance(outcome, LeafletResult) else None
-                        if isinstance(outcome, tuple):
-                            todo.append(outcome)
-                            yield outcome
             for number, source in enumerate(sources):
-                outcome = checked.pop(number) if number in checked else check(source, *locate(source), outputs)
+                located.append(locate(source))
+                key, found = located[-1]
+                if since is not None and (found is None or incremental.changed_since(found, since)):
+                    outcome = check(source, key, found, outputs)
+                    checked[number] = outcome if isinstance(outcome, LeafletResult) else None
+                    if isinstance(outcome, tuple):
+                        todo.append(outcome)
+                        yield outcome
+            for number, source in enumerate(sources):
+                outcome = checked.pop(number) if number in checked else check(source, *located[number], outputs)
                 if isinstance(outcome, LeafletResult):
                     results.append(outcome)
                     on_result(outcome)

@@ -20,7 +20,7 @@ import time
 from collections.abc import Iterator, Mapping, MutableMapping, Sequence
 from functools import cached_property
 from pathlib import Path
-from typing import NamedTuple
+from typing import BinaryIO, NamedTuple
 
 import orjson
 
@@ -93,31 +93,27 @@ def state_key(source: Path, root: Path) -> str:
 
 
 class SourceKeys:
-    """state_key and the source's stat for many sources, one system call a file: a folder is
-    resolved once, and a file that is no symbolic link needs no resolving of its own."""
+    """state_key and the source's stat (source_stat) for many sources, one system call a file: a
+    folder is resolved once, and a file that is no symbolic link needs no resolving of its own."""
 
     def __init__(self, root: Path):
         self.root = os.fspath(root)
         self._folders: dict[str, str] = {}  # folder as given -> its path from root, and "/"
 
-    def __call__(self, source: Path) -> tuple[str, os.stat_result | None]:
+    def __call__(self, source: Path) -> tuple[str, list[int] | None]:
         """The source's key and stat (None when it is not there)."""
         path = os.fspath(source)
         try:
             found = os.lstat(path)
+            if stat.S_ISLNK(found.st_mode):
+                return state_key(source, Path(self.root)), source_stat(os.stat(path))
         except OSError:
             return state_key(source, Path(self.root)), None
-        if stat.S_ISLNK(found.st_mode):
-            try:
-                found = os.stat(path)
-            except OSError:
-                found = None
-            return state_key(source, Path(self.root)), found
         folder, name = os.path.split(path)
         if (prefix := self._folders.get(folder)) is None:
             relative = os.path.relpath(os.path.realpath(folder or "."), self.root)
             prefix = self._folders[folder] = "" if relative == "." else f"{relative}/"
-        return prefix + name, found
+        return prefix + name, source_stat(found)
 
 
 def source_stat(found: os.stat_result) -> list[int]:
@@ -125,27 +121,28 @@ def source_stat(found: os.stat_result) -> list[int]:
     return [found.st_size, found.st_mtime_ns, found.st_ctime_ns, found.st_ino]
 
 
-def source_hash(path: Path, record: Mapping | None = None, found: os.stat_result | None = None,
-                settled_before: int = 0) -> tuple[str, list[int] | None]:
+def changed_since(found: list[int], time_ns: int) -> bool:
+    """Whether a source's stat (source_stat) says it changed at ``time_ns`` or later."""
+    return max(found[1], found[2]) >= time_ns
+
+
+def source_hash(path: Path, record: Mapping | None, found: list[int] | None, settled_before: int = 0) -> tuple[str, list[int] | None]:
     """The checksum the reader records as ``Leaflet.checksum`` (``missing`` when the file can't be
     read), and the stat worth recording beside it (None when there is none).
 
-    The file is read only when its stat (``found``, else taken here) differs from the one its
+    The file is read only when its stat (``found``, from source_stat) differs from the one its
     ``record`` holds. A stat is worth recording when the file last changed before ``settled_before``
     (nanoseconds since the epoch, before the stat was taken): any later change moves its change time."""
-    try:
-        found = found or os.stat(path)
-    except OSError:
+    if found is None:
         return MISSING, None
-    now = source_stat(found)
-    if record and record.get("source_stat") == now and isinstance(sha := record.get("sha256"), str):
-        return sha, now
+    if record and record.get("source_stat") == found and isinstance(sha := record.get("sha256"), str):
+        return sha, found
     try:
         with open(path, "rb") as file:
             sha = checksum(file.read())
     except OSError:
         return MISSING, None
-    return sha, (now if max(found.st_mtime_ns, found.st_ctime_ns) < settled_before else None)
+    return sha, (None if changed_since(found, settled_before) else found)
 
 
 def settled_before() -> int:
@@ -321,11 +318,11 @@ def stale_formats(
     inputs: Inputs,
     outputs: OutputFolder,
     force: bool = False,
-    found: os.stat_result | None = None,
+    found: list[int] | None = None,
     settled: int = 0,
 ) -> Stale:
     """Which of ``formats`` need building, each with the reason, and every format's input hashes
-    now. ``found`` and ``settled`` are for source_hash."""
+    now. ``found`` (the source's stat) and ``settled`` are for source_hash."""
     record = record or {}
     source_sha, stat_now = source_hash(source, record, found, settled)
     hashes = {name: inputs.of(name, source, record, source_sha) for name in formats}
@@ -393,18 +390,71 @@ class BuildState(MutableMapping):
     The file holds one record a line, after a first line with the format's version: a source's
     path as a JSON string, a tab, and its record as JSON, or nothing once it is removed; the last
     line of a source counts. A build appends the lines of what it changed, and writes the file anew,
-    by source, when over half its lines are out of date. A record is kept as its JSON until it is
-    asked for, then parsed afresh: a library of thousands of leaflets costs the coordinator a few
-    megabytes, not the tens its parsed records would."""
+    by source, when over half its lines are out of date. The file is held open and a record read
+    from it when asked for, then parsed afresh: the coordinator of a library of thousands keeps
+    where each record is, not the records. Close it when done (or use it in a with statement)."""
 
-    def __init__(self, lines: dict[str, bytes] | None = None, lines_in_file: int | None = None):
-        self._lines = lines or {}  # key -> the record's JSON
-        self._changed: dict[str, bytes] = {}  # key -> its line's JSON since the file was written (b"" once removed)
-        self._lines_in_file = lines_in_file  # records in the file as read or written; None: not a file to append to
+    def __init__(self, path: Path | None = None):
+        self._path = path
+        self._file: BinaryIO | None = None  # the file as last read or written, held open
+        self._where: dict[str, tuple[int, int]] = {}  # key -> offset and length of its record in _file
+        self._changed: dict[str, bytes] = {}  # key -> its record's JSON since the file was written (b"" once removed)
+        self._lines_in_file: int | None = None  # record lines in _file; None: not a file to append to
+        if path is not None:
+            self._read(path)
+
+    def _read(self, path: Path) -> None:
+        """Where each record is in the file at ``path``; nothing of a file unreadable or of an unknown version."""
+        self.close()
+        self._where, self._lines_in_file = {}, None
+        try:
+            file = path.open("rb")
+        except OSError:
+            return
+        try:
+            header = file.readline()
+            version = orjson.loads(header).get("version")
+            if version not in READABLE_VERSIONS:
+                raise ValueError(version)
+            where, offset, count, whole = {}, len(header), 0, True
+            for line in file:
+                key, tab, record = line.rstrip(b"\n").partition(b"\t")
+                whole, count = line.endswith(b"\n"), count + 1
+                if tab and record:
+                    where[orjson.loads(key)] = (offset + len(key) + 1, len(record))
+                elif tab:
+                    where.pop(orjson.loads(key), None)
+                offset += len(line)
+        except (OSError, ValueError, AttributeError, TypeError):
+            file.close()
+            return
+        self._file, self._where = file, where
+        # Appended to only when this version wrote it, its last line whole: else written anew.
+        self._lines_in_file = count if version == STATE_VERSION and whole else None
+
+    def close(self) -> None:
+        if self._file is not None:
+            self._file.close()
+            self._file = None
+
+    def __enter__(self) -> BuildState:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def _json(self, key: str) -> bytes:
+        line = self._changed.get(key)
+        if line is None:
+            offset, length = self._where[key]
+            return os.pread(self._file.fileno(), length, offset)
+        if not line:
+            raise KeyError(key)
+        return line
 
     def __getitem__(self, key: str) -> dict:
         try:
-            record = orjson.loads(self._lines[key])
+            record = orjson.loads(self._json(key))
         except orjson.JSONDecodeError:  # a damaged line: that leaflet is rebuilt, as if it had no record
             raise KeyError(key) from None
         if not isinstance(record, dict):
@@ -412,42 +462,61 @@ class BuildState(MutableMapping):
         return record
 
     def __setitem__(self, key: str, record: dict) -> None:
-        self._lines[key] = self._changed[key] = orjson.dumps(record)
+        self._changed[key] = orjson.dumps(record)
 
     def __delitem__(self, key: str) -> None:
-        del self._lines[key]
+        if key not in self:
+            raise KeyError(key)
         self._changed[key] = b""
 
+    def __contains__(self, key: object) -> bool:
+        return bool(self._changed[key]) if key in self._changed else key in self._where
+
     def __iter__(self) -> Iterator[str]:
-        return iter(self._lines)
+        yield from (key for key in self._where if key not in self._changed)
+        yield from (key for key, line in self._changed.items() if line)
 
     def __len__(self) -> int:
-        return len(self._lines)
+        return sum(1 for _key in self)
 
     def data(self) -> bytes:
         """The whole file's bytes: the version, then each record on its own line, by key."""
+        read = os.pread(self._file.fileno(), os.fstat(self._file.fileno()).st_size, 0) if self._file else b""
+        lines = {key: read[offset:offset + length] for key, (offset, length) in self._where.items()}
+        lines.update(self._changed)
         header = json.dumps({"version": STATE_VERSION}).encode()
-        return b"".join([header, b"\n", *(b"%b\t%b\n" % (orjson.dumps(key), self._lines[key]) for key in sorted(self._lines))])
+        return b"".join([header, b"\n", *(b"%b\t%b\n" % (orjson.dumps(key), lines[key]) for key in sorted(lines) if lines[key])])
 
     def save(self, path: Path) -> None:
-        """Write what changed since the state was read or last saved to ``path``, the file it was read from."""
+        """Write what changed since the state was read or last saved to ``path``, where it was read from."""
         from .build import write_atomically
 
-        lines = (self._lines_in_file or 0) + len(self._changed)
-        if self._lines_in_file is None or lines > 2 * len(self._lines) + 64 or not self._append(path):
+        live = len(self)
+        if self._lines_in_file is None or self._lines_in_file + len(self._changed) > 2 * live + 64 or not self._append(path):
             write_atomically(path, self.data())
-            lines = len(self._lines)
-        self._lines_in_file = lines
-        self._changed.clear()
+            self._changed.clear()
+            self._read(path)
 
     def _append(self, path: Path) -> bool:
-        """Append the lines changed to the file; False if it is gone (not "ab": it would lack its version)."""
+        """Append a line for each record changed to the file; False if it is gone (not "ab": it would lack its version)."""
         try:
             with path.open("r+b") as file:
-                file.seek(0, os.SEEK_END)
-                file.write(b"".join(b"%b\t%b\n" % (orjson.dumps(key), line) for key, line in self._changed.items()))
+                offset = file.seek(0, os.SEEK_END)
+                lines, where = [], {}
+                for key, record in self._changed.items():
+                    lines.append(b"%b\t%b\n" % (orjson.dumps(key), record))
+                    offset += len(lines[-1])
+                    where[key] = (offset - len(record) - 1, len(record))
+                file.write(b"".join(lines))
         except FileNotFoundError:
             return False
+        for key, (offset, length) in where.items():
+            if length:
+                self._where[key] = (offset, length)
+            else:
+                self._where.pop(key, None)
+        self._lines_in_file = (self._lines_in_file or 0) + len(self._changed)
+        self._changed.clear()
         return True
 
 
@@ -461,22 +530,4 @@ def state_written(out_dir: Path) -> int | None:
 
 def load_state(out_dir: Path) -> BuildState:
     """The build state of out_dir; empty when there is none or it is unreadable (everything rebuilds)."""
-    try:
-        with (out_dir / STATE_NAME).open("rb") as file:
-            version = orjson.loads(file.readline()).get("version")
-            if version not in READABLE_VERSIONS:
-                return BuildState()
-            lines, count, whole = {}, 0, True
-            for line in file:
-                key, tab, record = line.rstrip(b"\n").partition(b"\t")
-                whole, count = line.endswith(b"\n"), count + 1
-                if not tab:
-                    continue
-                if record:
-                    lines[orjson.loads(key)] = record
-                else:
-                    lines.pop(orjson.loads(key), None)
-    except (OSError, ValueError, AttributeError, TypeError):
-        return BuildState()
-    # Appended to only when this version wrote it whole, its last line with it: else written anew.
-    return BuildState(lines, count if version == STATE_VERSION and whole else None)
+    return BuildState(out_dir / STATE_NAME)

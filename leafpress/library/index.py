@@ -35,7 +35,9 @@ FILE_LABELS = {
 }
 STATUS_LABELS = {"overdue": "Overdue", "due-soon": "Due soon", "ok": "Up to date"}
 ROWS_START, ROWS_END = b'<tbody id="', b"</tbody>"  # around each leaflet's rows in leafpress's template
+ROWS_OPENING = re.compile(rb'<tbody id="([^"]*)">')
 COPYABLE_SLUG = re.compile(r"[a-z0-9-]+")  # written as it is in the page's HTML
+SPLICED_AT_MOST = 32  # leaflets laid out again: beyond, the page is put together row by row (each found once)
 
 
 def _size(n: int) -> str:
@@ -120,18 +122,39 @@ def index_page(entries: Sequence[dict], out_dir: Path, settings: Settings, today
     """index_html as UTF-8, with the rows of the leaflets (slugs) in ``kept`` copied from the page
     on disk: the caller vouches that leafpress's own template made it with the same stamp from the
     same entries and files."""
-    previous, blocks = _page_rows(out_dir / INDEX_NAME) if kept else (b"", {})
-    copied = {slug for slug in kept if slug in blocks and COPYABLE_SLUG.fullmatch(slug)}
+    try:
+        previous = (out_dir / INDEX_NAME).read_bytes() if kept else b""
+    except OSError:
+        previous = b""
+    on_page = ROWS_OPENING.findall(previous)
+    copied = {slug for slug in kept if COPYABLE_SLUG.fullmatch(slug)} & {slug.decode("utf-8", "replace") for slug in on_page}
     if copied:
         laid_out = index_rows([entry for entry in entries if entry.get("slug", "") not in copied], out_dir, today)
         statuses = [status for status in (_status(entry, today) for entry in entries if entry.get("slug", "") in copied) if status]
         statuses += [version["status"] for group in laid_out for version in group["versions"]]
         groups = {group["slug"]: group for group in laid_out}
-        leaflets = [groups.get(slug) or _Copied(slug) for slug in sorted(groups.keys() | copied)]
-        page = _fill(_render(leaflets, statuses, settings, today, stamp).encode("utf-8"), previous, blocks, copied)
-        if page is not None:
-            return page
+        order = sorted(groups.keys() | copied)
+        page = _render([groups.get(slug) or _Copied(slug) for slug in order], statuses, settings, today, stamp).encode("utf-8")
+        if on_page == [slug.encode() for slug in order] and len(groups) <= SPLICED_AT_MOST:
+            return _splice(page, previous, sorted(groups))
+        if (filled := _fill(page, previous, copied)) is not None:
+            return filled
     return index_html(entries, out_dir, settings, today, stamp).encode("utf-8")
+
+
+def _splice(page: bytes, previous: bytes, laid_out: Sequence[str]) -> bytes:
+    """The ``previous`` page's rows, the same leaflets in the same order, with those of the leaflets
+    ``laid_out`` in ``page`` instead, between ``page``'s head and foot: the rest of ``page``'s rows are empty."""
+    pieces = [page[:page.find(ROWS_START)]]
+    position = previous.find(ROWS_START)
+    for slug in laid_out:
+        opening = b'%b%b">' % (ROWS_START, slug.encode())
+        start = page.find(opening)
+        old_start = previous.find(opening, position)
+        pieces += [previous[position:old_start], page[start:page.find(ROWS_END, start) + len(ROWS_END)]]
+        position = previous.find(ROWS_END, old_start) + len(ROWS_END)
+    pieces += [previous[position:previous.rfind(ROWS_END) + len(ROWS_END)], page[page.rfind(ROWS_END) + len(ROWS_END):]]
+    return b"".join(pieces)
 
 
 def _render(leaflets: Sequence, statuses: Sequence[str], settings: Settings, today: dt.date, stamp: str) -> str:
@@ -168,29 +191,16 @@ def _status(entry: dict, today: dt.date) -> str | None:
         return None
 
 
-def _page_rows(index: Path) -> tuple[bytes, dict[str, tuple[int, int]]]:
-    """The page on disk, and where each leaflet's rows are in it: from just after ROWS_START to the
-    end of ROWS_END."""
-    try:
-        page = index.read_bytes()
-    except OSError:
-        return b"", {}
-    blocks: dict[str, tuple[int, int]] = {}
-    start = page.find(ROWS_START)
-    while start >= 0:
-        start += len(ROWS_START)
-        end = page.find(ROWS_END, start) + len(ROWS_END)
-        slug = page[start:page.find(b'"', start)].decode("utf-8", "replace")
-        if end < len(ROWS_END) or slug in blocks:  # not a page this module made
-            return b"", {}
-        blocks[slug] = (start, end)
-        start = page.find(ROWS_START, end)
-    return page, blocks
-
-
-def _fill(page: bytes, previous: bytes, blocks: dict[str, tuple[int, int]], copied: set[str]) -> bytes | None:
+def _fill(page: bytes, previous: bytes, copied: set[str]) -> bytes | None:
     """``page``, laid out with no rows for the ``copied`` leaflets, with their rows from ``previous``;
-    None if the page is not laid out as expected."""
+    None if either page is not laid out as expected."""
+    blocks: dict[str, tuple[int, int]] = {}  # slug -> from just after its ROWS_START to the end of its ROWS_END in previous
+    for match in ROWS_OPENING.finditer(previous):
+        slug = match[1].decode("utf-8", "replace")
+        end = previous.find(ROWS_END, match.end())
+        if end < 0 or slug in blocks:
+            return None
+        blocks[slug] = (match.start() + len(ROWS_START), end + len(ROWS_END))
     parts = page.split(ROWS_START)
     filled = 0
     for number, part in enumerate(parts[1:], start=1):

@@ -63,26 +63,26 @@ def read_review_facts(sources: Sequence[Path], out_dir: Path, settings: Settings
     second); any other is read and checked in full."""
     from .incremental import Inputs, SourceKeys, load_state, source_hash
 
-    state = load_state(out_dir)
-    reader = Inputs(settings).tool
-    locate = SourceKeys(out_dir.resolve())
-    found, bad = [], 0
-    for source in sources:
-        key, stat = locate(source)
-        record = state.get(key) or {}
-        try:
-            if record.get("read_by") == reader and source_hash(source, record, stat)[0] == record.get("sha256"):
-                if (facts := ReviewFacts.from_record(source, record)) is not None:
-                    found.append(facts)
-                    continue
-            found.append(ReviewFacts.of(leaflet_from_bytes(source, source.read_bytes())))
-        except OSError as err:
-            bad += 1
-            on_problem(f"{source}:1: cannot read the file ({err.strerror or err}); check it exists and is readable")
-        except InputError as err:
-            bad += 1
-            for problem in err.problems:
-                on_problem(str(problem))
+    with load_state(out_dir) as state:
+        reader = Inputs(settings).tool
+        locate = SourceKeys(out_dir.resolve())
+        found, bad = [], 0
+        for source in sources:
+            key, seen = locate(source)
+            record = state.get(key) or {}
+            try:
+                if record.get("read_by") == reader and source_hash(source, record, seen)[0] == record.get("sha256"):
+                    if (facts := ReviewFacts.from_record(source, record)) is not None:
+                        found.append(facts)
+                        continue
+                found.append(ReviewFacts.of(leaflet_from_bytes(source, source.read_bytes())))
+            except OSError as err:
+                bad += 1
+                on_problem(f"{source}:1: cannot read the file ({err.strerror or err}); check it exists and is readable")
+            except InputError as err:
+                bad += 1
+                for problem in err.problems:
+                    on_problem(str(problem))
     return found, bad
 
 
