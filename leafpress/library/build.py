@@ -17,7 +17,7 @@ import signal
 import tempfile
 import time
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import FIRST_COMPLETED, Executor, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -290,10 +290,7 @@ def _build_locked(sources, out_dir, formats, settings, today, jobs, on_result, f
     # A build that finished wrote the page after the manifest, from it: when neither was changed
     # since, the rows of leaflets left as they were can be copied from the page.
     page_of_manifest = last_finished and _written_in_order(out_dir / MANIFEST_NAME, index)
-    manifest = Manifest(out_dir, today)
-    if manifest.pruned:
-        _save(manifest, state)
-    in_manifest = manifest.sources
+    manifest = Manifest(out_dir, today)  # read once the sources changed since the last build are building
     inputs = incremental.Inputs(settings)
     results: list[LeafletResult] = []
     todo: list[tuple[Path, str, dict[str, str], incremental.Stale]] = []
@@ -301,42 +298,56 @@ def _build_locked(sources, out_dir, formats, settings, today, jobs, on_result, f
     locate = incremental.SourceKeys(out_dir.resolve())
     settled = incremental.settled_before()
 
-    def check(source: Path, key: str, found: list[int] | None, outputs: incremental.OutputFolder) -> LeafletResult | tuple:
-        """The result of a leaflet left as it was, or what to build of it."""
+    def assess(source: Path, key: str, found: list[int] | None, outputs: incremental.OutputFolder) -> tuple[dict | None, incremental.Stale]:
         record = state.get(key)
-        stale = incremental.stale_formats(source, record, formats, inputs, outputs, force, found, settled)
-        unchanged = None if stale.reasons else _unchanged_result(source, record, today)
-        if unchanged is not None and key in in_manifest:
-            if stale.source_stat != record.get("source_stat"):  # its stat has settled since it was built: the next build need not read it
-                state[key] = {**record, "source_stat": stale.source_stat}
-            verified.add(key)
-            return unchanged
-        return source, key, stale.reasons or dict.fromkeys(formats, "its manifest entry or build record is missing"), stale
+        hashed = incremental.source_hash(source, record, found, settled)
+        return record, incremental.stale_formats(source, record, formats, inputs, outputs, force, hashed)
+
+    def decide(source: Path, key: str, record: dict | None, stale: incremental.Stale, listed: set[str]) -> LeafletResult | tuple:
+        """The result of a leaflet left as it was, or what to build of it."""
+        if stale.reasons:
+            return source, key, stale.reasons, stale
+        unchanged = _unchanged_result(source, record, today)
+        if unchanged is None or key not in listed:
+            return source, key, dict.fromkeys(formats, "its manifest entry or build record is missing"), stale
+        if stale.source_stat != record.get("source_stat"):  # its stat has settled since it was built: the next build need not read it
+            state[key] = {**record, "source_stat": stale.source_stat}
+        verified.add(key)
+        return unchanged
 
     def stale_leaflets() -> Iterator[tuple[Path, str, dict[str, str], incremental.Stale]]:
         """Each leaflet to build, as it is found (a pool builds the first while the rest are
         checked); each left as it was is reported in the order of ``sources``. The sources changed
-        since the last build wrote its state are checked first: in a large library, the leaflets
-        edited start building at once."""
+        since the last build wrote its state are checked first, before the manifest is read: in a
+        large library, the leaflets edited start building at once."""
         since = incremental.state_written(out_dir)
         located: list[tuple[str, list[int] | None]] = []
-        checked: dict[int, LeafletResult | None] = {}  # by place in sources: the result, or None once it is to build
+        checked: dict[int, tuple[dict | None, incremental.Stale] | None] = {}  # by place in sources; None once building
         with incremental.OutputFolder(out_dir) as outputs:
             for number, source in enumerate(sources):
                 located.append(locate(source))
                 key, found = located[-1]
                 if since is not None and (found is None or incremental.changed_since(found, since)):
-                    outcome = check(source, key, found, outputs)
-                    checked[number] = outcome if isinstance(outcome, LeafletResult) else None
-                    if isinstance(outcome, tuple):
-                        todo.append(outcome)
-                        yield outcome
+                    record, stale = assess(source, key, found, outputs)
+                    checked[number] = None if stale.reasons else (record, stale)
+                    if stale.reasons:  # built now: the manifest says nothing of what needs building
+                        todo.append((source, key, stale.reasons, stale))
+                        yield todo[-1]
+            manifest.read({key: found is not None for key, found in located})
+            listed = manifest.sources
             for number, source in enumerate(sources):
-                outcome = checked.pop(number) if number in checked else check(source, *located[number], outputs)
+                key, found = located[number]
+                if number in checked:
+                    if checked[number] is None:
+                        continue
+                    record, stale = checked.pop(number)
+                else:
+                    record, stale = assess(source, key, found, outputs)
+                outcome = decide(source, key, record, stale, listed)
                 if isinstance(outcome, LeafletResult):
                     results.append(outcome)
                     on_result(outcome)
-                elif outcome is not None:
+                else:
                     todo.append(outcome)
                     yield outcome
 
@@ -353,6 +364,8 @@ def _build_locked(sources, out_dir, formats, settings, today, jobs, on_result, f
                 _save(manifest, state)
                 saved = time.monotonic()
     finally:  # even when interrupted, so what was built is listed and not built again
+        manifest.read()
+        manifest.remove_gone()
         _save(manifest, state, written=bool(todo))
     # A worker that died mid-leaflet (its leaflet built again elsewhere) left its files half-written
     # in that leaflet's folder: every task has ended now, so whatever is left there is stale.
@@ -606,36 +619,55 @@ def manifest_bytes(data: dict, reals: bool) -> bytes:
 
 
 class Manifest:
-    """output/manifest.json during a build: read once, with the files of leaflets whose source is
-    gone deleted and every entry judged on today's date; then each result merged in memory, and
-    written whenever the build checkpoints. Entries of leaflets built now are replaced; files
-    made earlier in other formats are kept while they exist."""
+    """output/manifest.json during a build: read once, every entry judged on today's date, with
+    the entries of sources deleted since set apart; then each result merged in memory, and written
+    whenever the build checkpoints. Entries of leaflets built now are replaced; files made earlier
+    in other formats are kept while they exist. The files of deleted sources are removed once the
+    build is over (remove_gone), but those it wrote: a leaflet moved to another folder keeps the
+    files it was just built into."""
 
     def __init__(self, out_dir: Path, today: dt.date):
         self.out_dir, self.today = out_dir, today
         self.entries: dict[tuple, dict] = {}
-        self.pruned = False  # files of deleted sources were removed: the manifest on disk lists them
+        self.gone: list[dict] | None = None  # entries of deleted sources, listed until their files are removed; None: not read yet
         self.changed = False  # the manifest on disk is not what this one would write
         self.rewritten = False  # this build wrote it
         self.touched: set[str] = set()  # the leaflets (slugs) with an entry added, changed or removed since the manifest was read
-        entries, self.reals = read_manifest(out_dir)  # the entries of this build hold none
-        with incremental.OutputFolder(out_dir) as folder:
+        self.written: set[str] = set()  # the files this build wrote (paths from out_dir)
+        self.reals = False
+
+    def read(self, found: Mapping[str, bool] | None = None) -> None:
+        """Read the manifest on disk, once; ``found``: whether sources are there (by path from
+        out_dir), known already: the others are looked for."""
+        if self.gone is not None:
+            return
+        self.gone = []
+        found = found or {}
+        entries, self.reals = read_manifest(self.out_dir)  # the entries of this build hold no real number
+        with incremental.OutputFolder(self.out_dir) as folder:
             for entry in entries:
-                if folder.is_file(str(entry["source"])):
+                source = str(entry["source"])
+                if found[source] if source in found else folder.is_file(source):
                     status = entry.get("review_status")
-                    _refresh_review_status(entry, today)
+                    _refresh_review_status(entry, self.today)
                     if entry.get("review_status") != status:
                         self.changed = True
                         self.touched.add(entry.get("slug", ""))
                     self.entries[(entry["source"], entry.get("language"))] = entry
                 else:
-                    _remove_outputs(out_dir, entry)
-                    self.pruned = self.changed = True
+                    self.gone.append(entry)
+                    self.changed = True
                     self.touched.add(entry.get("slug", ""))
+
+    def remove_gone(self) -> None:
+        """Delete the files of the deleted sources, but those this build wrote, and forget their entries."""
+        for entry in self.gone or []:
+            _remove_outputs(self.out_dir, entry, self.written)
+        self.gone = []
 
     @property
     def sources(self) -> set[str]:
-        return {source for source, _language in self.entries}
+        return {source for source, _language in self.entries} | {entry["source"] for entry in self.gone or []}
 
     def add(self, result: LeafletResult) -> None:
         if result.leaflet is None or not result.outputs:
@@ -652,6 +684,7 @@ class Manifest:
         self.changed |= entry != before
         self.entries[key] = entry
         self.touched.add(entry["slug"])
+        self.written.update(_relative(path, self.out_dir) for path in result.outputs.values())
 
     def kept_slugs(self, verified: set[str], output_keys: set[str]) -> set[str]:
         """The leaflets (slugs) whose every entry is as it was read, of a source in ``verified``,
@@ -667,7 +700,8 @@ class Manifest:
 
     def listed(self) -> list[dict]:
         """The entries in the manifest's order: by slug, the original before its translations."""
-        return sorted(self.entries.values(), key=lambda e: (e["slug"], e["source"].rpartition("/")[2] != f"{e['slug']}.md", e["language"]))
+        return sorted([*self.entries.values(), *(self.gone or [])],
+                      key=lambda e: (e["slug"], e["source"].rpartition("/")[2] != f"{e['slug']}.md", e["language"]))
 
     def write(self) -> Path:
         path = self.out_dir / MANIFEST_NAME
@@ -684,11 +718,11 @@ def _refresh_review_status(entry: dict, today: dt.date) -> None:
         pass  # an entry this version didn't write: leave it as it was
 
 
-def _remove_outputs(out_dir: Path, entry: dict) -> None:
-    """Delete the files of a leaflet whose source was deleted (only files inside out_dir)."""
+def _remove_outputs(out_dir: Path, entry: dict, kept: set[str]) -> None:
+    """Delete the files of a leaflet whose source was deleted (only files inside out_dir), but those ``kept``."""
     root = out_dir.resolve()
     for relative in (entry.get("outputs") or {}).values():
-        if not relative:
+        if not relative or relative in kept:
             continue
         path = (out_dir / relative).resolve()
         if path.is_relative_to(root) and path.is_file():

@@ -31,6 +31,7 @@ STATE_NAME = "build-state.jsonl"
 OLD_STATE_NAME = "build-state.json"  # leafpress before the state held a record a line
 STATE_VERSION = 3  # 3: records appended, the last of a source counting; sources' stats
 READABLE_VERSIONS = (2, 3)  # 2: a record a line, by source
+READ_AHEAD = 65536  # bytes of the build state read at a time
 PACKAGE_DIR = Path(__file__).resolve().parent.parent  # the whole leafpress package
 
 # What each format is made from, besides its source. A renderer that starts reading another
@@ -101,13 +102,16 @@ class SourceKeys:
         self._folders: dict[str, str] = {}  # folder as given -> its path from root, and "/"
 
     def __call__(self, source: Path) -> tuple[str, list[int] | None]:
-        """The source's key and stat (None when it is not there)."""
+        """The source's key and stat (None when it is not there, or no file)."""
         path = os.fspath(source)
         try:
             found = os.lstat(path)
             if stat.S_ISLNK(found.st_mode):
-                return state_key(source, Path(self.root)), source_stat(os.stat(path))
+                found = os.stat(path)
+                return state_key(source, Path(self.root)), source_stat(found) if stat.S_ISREG(found.st_mode) else None
         except OSError:
+            return state_key(source, Path(self.root)), None
+        if not stat.S_ISREG(found.st_mode):
             return state_key(source, Path(self.root)), None
         folder, name = os.path.split(path)
         if (prefix := self._folders.get(folder)) is None:
@@ -317,14 +321,13 @@ def stale_formats(
     formats: Sequence[str],
     inputs: Inputs,
     outputs: OutputFolder,
-    force: bool = False,
-    found: list[int] | None = None,
-    settled: int = 0,
+    force: bool,
+    hashed: tuple[str, list[int] | None],
 ) -> Stale:
     """Which of ``formats`` need building, each with the reason, and every format's input hashes
-    now. ``found`` (the source's stat) and ``settled`` are for source_hash."""
+    now; ``hashed``: the source's checksum and stat from source_hash."""
     record = record or {}
-    source_sha, stat_now = source_hash(source, record, found, settled)
+    source_sha, stat_now = hashed
     hashes = {name: inputs.of(name, source, record, source_sha) for name in formats}
     built = record.get("formats") or {}
     reasons: dict[str, str] = {}
@@ -400,13 +403,14 @@ class BuildState(MutableMapping):
         self._where: dict[str, tuple[int, int]] = {}  # key -> offset and length of its record in _file
         self._changed: dict[str, bytes] = {}  # key -> its record's JSON since the file was written (b"" once removed)
         self._lines_in_file: int | None = None  # record lines in _file; None: not a file to append to
+        self._ahead_at, self._ahead = 0, b""  # the part of _file last read
         if path is not None:
             self._read(path)
 
     def _read(self, path: Path) -> None:
         """Where each record is in the file at ``path``; nothing of a file unreadable or of an unknown version."""
         self.close()
-        self._where, self._lines_in_file = {}, None
+        self._where, self._lines_in_file, self._ahead_at, self._ahead = {}, None, 0, b""
         try:
             file = path.open("rb")
         except OSError:
@@ -447,7 +451,10 @@ class BuildState(MutableMapping):
         line = self._changed.get(key)
         if line is None:
             offset, length = self._where[key]
-            return os.pread(self._file.fileno(), length, offset)
+            start = offset - self._ahead_at
+            if start < 0 or start + length > len(self._ahead):  # records are mostly asked for in the file's order: read ahead
+                self._ahead_at, self._ahead, start = offset, os.pread(self._file.fileno(), max(length, READ_AHEAD), offset), 0
+            return self._ahead[start:start + length]
         if not line:
             raise KeyError(key)
         return line
