@@ -537,3 +537,30 @@ def test_a_settled_sources_stat_spares_reading_it(library, monkeypatch):
     library.a.write_bytes(library.a.read_bytes())  # the same bytes again: its stat moved, so it is read
     assert library.build() == set()
     assert len(read) == 1
+
+
+def test_sources_are_found_as_sorted_rglob_finds_them(tmp_path, monkeypatch):
+    """find_sources lists a folder with os.scandir, not Path.rglob: the same files, in the same order."""
+    src = tmp_path / "src"
+    for name in ("a-b/x.md", "a/c/y.md", "a/z.md", ".hidden/h.md", "A.md", "b.MD", ".md", "dir.md/in.md", "../other/o.md"):
+        (src / name).parent.mkdir(parents=True, exist_ok=True)
+        (src / name).touch()
+    (src / "link.md").symlink_to(tmp_path / "other" / "o.md")
+    (src / "linked-folder").symlink_to(tmp_path / "other")
+    (src / "broken.md").symlink_to(tmp_path / "missing.md")
+    monkeypatch.chdir(tmp_path)
+    by_rglob = list(dict.fromkeys(p.resolve() for p in sorted(p for p in Path("src").rglob("*.md") if p.is_file())))
+    assert build_module.find_sources([Path("src")]) == [p.relative_to(tmp_path) for p in by_rglob]
+    assert build_module.find_sources([src]) == build_module.find_sources([Path("src")])
+
+
+def test_a_source_named_wrong_fails_alone_and_the_build_still_ends(library):
+    """The build looks for half-written files in the folder of each leaflet it built: a source
+    whose file name gives no folder failed, and is passed over (it stopped the build there, so the
+    index page was not written)."""
+    write_leaflet(library.src, "Bad Name.md")
+    library.b.write_text(library.b.read_text().replace("Other text.", "Changed text."), encoding="utf-8")
+    assert library.build() == every(["beta"])
+    assert [result.source.name for result in library.report.failed] == ["Bad Name.md"]
+    assert not (library.out / build_module.UNFINISHED_NAME).exists()
+    assert (library.out / "index.html").stat().st_mtime_ns >= (library.out / "manifest.json").stat().st_mtime_ns

@@ -78,7 +78,14 @@ def find_sources(paths: Sequence[Path]) -> list[Path]:
         else:
             raise UsageError(f"{path}: no such file or folder")
     inside = os.getcwd().rstrip("/") + "/"
-    return [Path(p.removeprefix(inside)) for p in dict.fromkeys(found)]
+    folders: dict[str, Path] = {}  # each folder once: a library of thousands is made paths of in milliseconds
+    unique = []
+    for path in dict.fromkeys(found):
+        folder, _, name = path.rpartition("/")
+        if (parent := folders.get(folder)) is None:
+            parent = folders[folder] = Path(f"{folder}/".removeprefix(inside) or ".")
+        unique.append(parent / name)
+    return unique
 
 
 def _markdown_files(folder: Path) -> list[str]:
@@ -283,18 +290,29 @@ def build(
 def _build_locked(sources, out_dir, formats, settings, today, jobs, on_result, force, executor, last_finished: bool,
                   state: incremental.BuildState) -> BuildReport:
     """The build, in the output folder's lock; ``last_finished``: the build before it finished."""
-    from .index import INDEX_NAME, index_is_current, index_page, own_template, template_path
+    from .index import INDEX_NAME, PageOnDisk, index_is_current, index_page, own_template, template_path
 
     formats = [name for name in RENDERERS if name in formats]  # build order: a format after those it is made from
     index = out_dir / INDEX_NAME
     # A build that finished wrote the page after the manifest, from it: when neither was changed
     # since, the rows of leaflets left as they were can be copied from the page.
     page_of_manifest = last_finished and _written_in_order(out_dir / MANIFEST_NAME, index)
-    manifest = Manifest(out_dir, today)  # read once the sources changed since the last build are building
     inputs = incremental.Inputs(settings)
+    manifest = Manifest(out_dir, today)  # read once the sources changed since the last build are building
+    # The page is rewritten when the manifest was, or on a new day, or when what shapes the page changed.
+    stamp = incremental.digest(today.isoformat(), inputs.file(template_path(settings)), inputs.templates, inputs.settings_hash, inputs.tool)
+    current = index_is_current(index, stamp)
     results: list[LeafletResult] = []
     todo: list[tuple[Path, str, dict[str, str], incremental.Stale]] = []
     verified: set[str] = set()  # sources whose leaflet is up to date, its files as written
+    page_plan: list[tuple[set[str], PageOnDisk | None]] = []  # worked out while the last leaflets build
+
+    def plan_page() -> tuple[set[str], PageOnDisk | None]:
+        """The leaflets (slugs) whose rows can be copied from the page on disk, and the page."""
+        if not (current and page_of_manifest and own_template(settings)):
+            return set(), None
+        return manifest.kept_slugs(verified, {key for name in formats for key in RENDERERS[name].outputs}), PageOnDisk(index)
+
     locate = incremental.SourceKeys(out_dir.resolve())
     settled = incremental.settled_before()
 
@@ -350,6 +368,8 @@ def _build_locked(sources, out_dir, formats, settings, today, jobs, on_result, f
                 else:
                     todo.append(outcome)
                     yield outcome
+        if todo:
+            page_plan.append(plan_page())
 
     saved = time.monotonic()
     try:
@@ -369,19 +389,22 @@ def _build_locked(sources, out_dir, formats, settings, today, jobs, on_result, f
         _save(manifest, state, written=bool(todo))
     # A worker that died mid-leaflet (its leaflet built again elsewhere) left its files half-written
     # in that leaflet's folder: every task has ended now, so whatever is left there is stale.
+    for folder in {slug for source, *_ in todo if (slug := _slug(source))}:
+        _remove_stale_temporaries((out_dir / folder).glob(".*.tmp"))
+    if manifest.rewritten or not current:
+        kept, page = page_plan[0] if page_plan else plan_page()
+        write_atomically(index, index_page(manifest.listed(), out_dir, settings, today, stamp, kept - manifest.touched, page))
+    return BuildReport(results, out_dir / MANIFEST_NAME, index)
+
+
+def _slug(source: Path) -> str | None:
+    """The slug a source's file name gives, None if it gives none (the leaflet failed for it)."""
     from ..reader import slug_and_language
 
-    for folder in {slug_and_language(source)[0] for source, *_ in todo}:
-        _remove_stale_temporaries((out_dir / folder).glob(".*.tmp"))
-    # The page is rewritten when the manifest was, or on a new day, or when what shapes the page changed.
-    stamp = incremental.digest(today.isoformat(), inputs.file(template_path(settings)), inputs.templates, inputs.settings_hash, inputs.tool)
-    current = index_is_current(index, stamp)
-    if manifest.rewritten or not current:
-        kept = set()
-        if current and page_of_manifest and own_template(settings):
-            kept = manifest.kept_slugs(verified, {key for name in formats for key in RENDERERS[name].outputs})
-        write_atomically(index, index_page(manifest.listed(), out_dir, settings, today, stamp, kept))
-    return BuildReport(results, out_dir / MANIFEST_NAME, index)
+    try:
+        return slug_and_language(source)[0]
+    except InputError:
+        return None
 
 
 def _written_in_order(first: Path, then: Path) -> bool:

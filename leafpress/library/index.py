@@ -118,17 +118,25 @@ def index_html(entries: Sequence[dict], out_dir: Path, settings: Settings, today
     return _render(leaflets, [version["status"] for group in leaflets for version in group["versions"]], settings, today, stamp)
 
 
-def index_page(entries: Sequence[dict], out_dir: Path, settings: Settings, today: dt.date, stamp: str, kept: Collection[str]) -> bytes:
-    """index_html as UTF-8, with the rows of the leaflets (slugs) in ``kept`` copied from the page
-    on disk: the caller vouches that leafpress's own template made it with the same stamp from the
-    same entries and files."""
-    try:
-        previous = (out_dir / INDEX_NAME).read_bytes() if kept else b""
-    except OSError:
-        previous = b""
-    on_page = ROWS_OPENING.findall(previous)
+class PageOnDisk:
+    """The page as the last build wrote it, and the leaflets (slugs) whose rows it holds, in order."""
+
+    def __init__(self, index: Path):
+        try:
+            self.data = index.read_bytes()
+        except OSError:
+            self.data = b""
+        self.slugs = ROWS_OPENING.findall(self.data)
+
+
+def index_page(entries: Sequence[dict], out_dir: Path, settings: Settings, today: dt.date, stamp: str, kept: Collection[str],
+               previous: PageOnDisk | None) -> bytes:
+    """index_html as UTF-8, with the rows of the leaflets (slugs) in ``kept`` copied from the
+    ``previous`` page: the caller vouches that leafpress's own template made it with the same
+    stamp from the same entries and files."""
+    on_page = previous.slugs if previous else []
     copied = {slug for slug in kept if COPYABLE_SLUG.fullmatch(slug)} & {slug.decode("utf-8", "replace") for slug in on_page}
-    if copied:
+    if previous and copied:
         laid_out = index_rows([entry for entry in entries if entry.get("slug", "") not in copied], out_dir, today)
         statuses = [status for status in (_status(entry, today) for entry in entries if entry.get("slug", "") in copied) if status]
         statuses += [version["status"] for group in laid_out for version in group["versions"]]
@@ -136,8 +144,8 @@ def index_page(entries: Sequence[dict], out_dir: Path, settings: Settings, today
         order = sorted(groups.keys() | copied)
         page = _render([groups.get(slug) or _Copied(slug) for slug in order], statuses, settings, today, stamp).encode("utf-8")
         if on_page == [slug.encode() for slug in order] and len(groups) <= SPLICED_AT_MOST:
-            return _splice(page, previous, sorted(groups))
-        if (filled := _fill(page, previous, copied)) is not None:
+            return _splice(page, previous.data, sorted(groups))
+        if (filled := _fill(page, previous.data, copied)) is not None:
             return filled
     return index_html(entries, out_dir, settings, today, stamp).encode("utf-8")
 
