@@ -280,12 +280,10 @@ class Inputs:
                 "speech_engine": lambda: self.speech_engine,
                 "braille_engine": lambda: self.braille_engine,
                 "tool": lambda: self.tool,
-                "images": lambda: "",
-                "catalogue": lambda: "",
             }
             hashes = {"source": ""}
             for name in FORMAT_INPUTS.get(format_name, ALL_INPUTS):
-                hashes[name] = shared[name]()
+                hashes[name] = shared[name]() if name in shared else ""  # images, catalogue: the leaflet's own
             self._formats[format_name] = hashes
         return self._formats[format_name]
 
