@@ -60,6 +60,7 @@ class LeafletResult:
     unchanged: bool = False  # every format asked for was already up to date
     review_status: str | None = None  # "ok", "due-soon" or "overdue" once the source was read
     voice: str | None = None  # "engine:voice" that read the audio, when this build made it
+    source_stat: list[int] | None = None  # the source's stat as it was read, when settled (incremental.read_source)
 
     @property
     def ok(self) -> bool:
@@ -162,11 +163,13 @@ def output_paths(leaflet: Leaflet, out_dir: Path, formats: Iterable[str]) -> dic
 
 def build_leaflet(source: Path, out_dir: Path, formats: Sequence[str], settings: Settings, today: dt.date) -> LeafletResult:
     """Read one source and write each chosen format; never raises for bad input."""
-    from ..reader import read_leaflet  # parsed only when something is built
+    from ..reader import leaflet_from_bytes, slug_and_language  # parsed only when something is built
 
     result = LeafletResult(source)
     try:
-        leaflet = read_leaflet(source)
+        slug_and_language(source)  # a file name that gives no slug is said before the file is read
+        raw, result.source_stat = incremental.read_source(source)
+        leaflet = leaflet_from_bytes(source, raw)
     except InputError as err:
         result.problems = [str(p) for p in err.problems]
         return result
@@ -305,6 +308,7 @@ def _build_locked(sources, out_dir, formats, settings, today, jobs, on_result, f
     results: list[LeafletResult] = []
     todo: list[tuple[Path, str, dict[str, str], incremental.Stale]] = []
     verified: set[str] = set()  # sources whose leaflet is up to date, its files as written
+    settled_stats: dict[str, list[int] | None] = {}  # the stats to record of sources left as they were, when the state is written
     page_plan: list[tuple[set[str], PageOnDisk | None]] = []  # worked out while the last leaflets build
 
     def plan_page() -> tuple[set[str], PageOnDisk | None]:
@@ -329,7 +333,7 @@ def _build_locked(sources, out_dir, formats, settings, today, jobs, on_result, f
         if unchanged is None or key not in listed:
             return source, key, dict.fromkeys(formats, "its manifest entry or build record is missing"), stale
         if stale.source_stat != record.get("source_stat"):  # its stat has settled since it was built: the next build need not read it
-            state[key] = {**record, "source_stat": stale.source_stat}
+            settled_stats[key] = stale.source_stat
         verified.add(key)
         return unchanged
 
@@ -381,12 +385,12 @@ def _build_locked(sources, out_dir, formats, settings, today, jobs, on_result, f
             manifest.add(result)
             on_result(result)
             if time.monotonic() - saved > CHECKPOINT_SECONDS:
-                _save(manifest, state)
+                _save(manifest, state, settled_stats)
                 saved = time.monotonic()
     finally:  # even when interrupted, so what was built is listed and not built again
         manifest.read()
         manifest.remove_gone()
-        _save(manifest, state, written=bool(todo))
+        _save(manifest, state, settled_stats, written=bool(todo))
     # A worker that died mid-leaflet (its leaflet built again elsewhere) left its files half-written
     # in that leaflet's folder: every task has ended now, so whatever is left there is stale.
     for folder in {slug for source, *_ in todo if (slug := _slug(source))}:
@@ -415,9 +419,10 @@ def _written_in_order(first: Path, then: Path) -> bool:
         return False
 
 
-def _save(manifest: Manifest, state: incremental.BuildState, written: bool = True) -> None:
-    """Write the manifest, then the build state that vouches for it (never ahead of it); neither
-    when no leaflet was ``written`` and both on disk already say it all (a no-op build)."""
+def _save(manifest: Manifest, state: incremental.BuildState, settled_stats: dict[str, list[int] | None], written: bool = True) -> None:
+    """Write the manifest, then the build state that vouches for it (never ahead of it), with the
+    ``settled_stats`` of sources (then forgotten); neither when no leaflet was ``written`` and both
+    on disk already say it all (a no-op build: the stats wait for a build that writes)."""
     listed = manifest.sources
     gone = [key for key in state if key not in listed]  # its source was deleted (the manifest removed its files), or it never built
     if not (written or gone or manifest.changed or not (manifest.out_dir / MANIFEST_NAME).is_file()):
@@ -425,6 +430,10 @@ def _save(manifest: Manifest, state: incremental.BuildState, written: bool = Tru
     manifest.write()
     for key in gone:
         del state[key]
+    for key, found in settled_stats.items():
+        if (record := state.get(key)) is not None:
+            state[key] = {**record, "source_stat": found}
+    settled_stats.clear()
     state.save(manifest.out_dir / incremental.STATE_NAME)
     (manifest.out_dir / incremental.OLD_STATE_NAME).unlink(missing_ok=True)  # an earlier version's, replaced by this one
 
@@ -525,15 +534,14 @@ def _unchanged_result(source: Path, record: dict, today: dt.date) -> LeafletResu
 
 def _state_record(previous: dict | None, result: LeafletResult, stale: incremental.Stale,
                   inputs: incremental.Inputs, out_dir: Path) -> dict:
-    """What the build state keeps about one leaflet after some of its formats were built: the
-    source's stat as the coordinator found it before the leaflet was read (incremental.source_hash)."""
+    """What the build state keeps about one leaflet after some of its formats were built."""
     leaflet = result.leaflet
     assert leaflet is not None
     root = leaflet.source.parent.resolve()
     images = sorted({Path(os.path.relpath(image.path, root)).as_posix() for image in walk(leaflet.blocks) if isinstance(image, Image)})
     record = {
         "sha256": leaflet.checksum,
-        "source_stat": stale.source_stat,
+        "source_stat": result.source_stat,
         "images": images,
         "next_review": leaflet.meta.next_review.iso,
         "next_review_line": leaflet.line_of("next_review"),

@@ -149,6 +149,17 @@ def source_hash(path: Path, record: Mapping | None, found: list[int] | None, set
     return sha, (None if changed_since(found, settled_before) else found)
 
 
+def read_source(path: Path) -> tuple[bytes, list[int] | None]:
+    """A source's bytes, and its stat as source_hash would record it: taken as it is read, None
+    unless the file had settled."""
+    settled = settled_before()
+    with open(path, "rb") as file:
+        found = os.fstat(file.fileno())
+        raw = file.read()
+    now = source_stat(found)
+    return raw, now if stat.S_ISREG(found.st_mode) and not changed_since(now, settled) else None
+
+
 def settled_before() -> int:
     """For source_hash: a file changed before this time, taken now, is settled."""
     return time.time_ns() - SETTLE_NS
