@@ -397,7 +397,7 @@ def _build_locked(sources, out_dir, formats, settings, today, jobs, on_result, f
         _remove_stale_temporaries((out_dir / folder).glob(".*.tmp"))
     if manifest.rewritten or not current:
         kept, page = page_plan[0] if page_plan else plan_page()
-        write_atomically(index, index_page(manifest.listed(), out_dir, settings, today, stamp, kept - manifest.touched, page))
+        write_atomically(index, *index_page(manifest.listed(), out_dir, settings, today, stamp, kept - manifest.touched, page))
     return BuildReport(results, out_dir / MANIFEST_NAME, index)
 
 
@@ -765,11 +765,11 @@ def write_text_atomically(path: Path, text: str) -> None:
     write_atomically(path, text.encode("utf-8"))
 
 
-def write_atomically(path: Path, data: bytes) -> None:
+def write_atomically(path: Path, *pieces: bytes | memoryview) -> None:
     fd, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
+            handle.writelines(pieces)
         os.chmod(temp, 0o644)
         os.replace(temp, path)
     finally:

@@ -130,10 +130,10 @@ class PageOnDisk:
 
 
 def index_page(entries: Sequence[dict], out_dir: Path, settings: Settings, today: dt.date, stamp: str, kept: Collection[str],
-               previous: PageOnDisk | None) -> bytes:
-    """index_html as UTF-8, with the rows of the leaflets (slugs) in ``kept`` copied from the
-    ``previous`` page: the caller vouches that leafpress's own template made it with the same
-    stamp from the same entries and files."""
+               previous: PageOnDisk | None) -> list[bytes | memoryview]:
+    """index_html as UTF-8, in pieces, with the rows of the leaflets (slugs) in ``kept`` copied
+    from the ``previous`` page: the caller vouches that leafpress's own template made it with the
+    same stamp from the same entries and files."""
     on_page = previous.slugs if previous else []
     copied = {slug for slug in kept if COPYABLE_SLUG.fullmatch(slug)} & {slug.decode("utf-8", "replace") for slug in on_page}
     if previous and copied:
@@ -146,23 +146,25 @@ def index_page(entries: Sequence[dict], out_dir: Path, settings: Settings, today
         if on_page == [slug.encode() for slug in order] and len(groups) <= SPLICED_AT_MOST:
             return _splice(page, previous.data, sorted(groups))
         if (filled := _fill(page, previous.data, copied)) is not None:
-            return filled
-    return index_html(entries, out_dir, settings, today, stamp).encode("utf-8")
+            return [filled]
+    return [index_html(entries, out_dir, settings, today, stamp).encode("utf-8")]
 
 
-def _splice(page: bytes, previous: bytes, laid_out: Sequence[str]) -> bytes:
+def _splice(page: bytes, previous: bytes, laid_out: Sequence[str]) -> list[bytes | memoryview]:
     """The ``previous`` page's rows, the same leaflets in the same order, with those of the leaflets
-    ``laid_out`` in ``page`` instead, between ``page``'s head and foot: the rest of ``page``'s rows are empty."""
-    pieces = [page[:page.find(ROWS_START)]]
+    ``laid_out`` in ``page`` instead, between ``page``'s head and foot: the rest of ``page``'s rows
+    are empty. In pieces, the previous page's not copied."""
+    kept = memoryview(previous)
+    pieces: list[bytes | memoryview] = [page[:page.find(ROWS_START)]]
     position = previous.find(ROWS_START)
     for slug in laid_out:
         opening = b'%b%b">' % (ROWS_START, slug.encode())
         start = page.find(opening)
         old_start = previous.find(opening, position)
-        pieces += [previous[position:old_start], page[start:page.find(ROWS_END, start) + len(ROWS_END)]]
+        pieces += [kept[position:old_start], page[start:page.find(ROWS_END, start) + len(ROWS_END)]]
         position = previous.find(ROWS_END, old_start) + len(ROWS_END)
-    pieces += [previous[position:previous.rfind(ROWS_END) + len(ROWS_END)], page[page.rfind(ROWS_END) + len(ROWS_END):]]
-    return b"".join(pieces)
+    pieces += [kept[position:previous.rfind(ROWS_END) + len(ROWS_END)], page[page.rfind(ROWS_END) + len(ROWS_END):]]
+    return pieces
 
 
 def _render(leaflets: Sequence, statuses: Sequence[str], settings: Settings, today: dt.date, stamp: str) -> str:
