@@ -665,7 +665,7 @@ class Manifest:
         self.rewritten = False  # this build wrote it
         self.touched: set[str] = set()  # the leaflets (slugs) with an entry added, changed or removed since the manifest was read
         self.written: set[str] = set()  # the files this build wrote (paths from out_dir)
-        self.reals = False
+        self.reals = False  # the manifest read holds a real number: written by the json module (manifest_bytes)
 
     def read(self, found: Mapping[str, bool] | None = None) -> None:
         """Read the manifest on disk, once; ``found``: whether sources are there (by path from

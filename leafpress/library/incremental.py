@@ -407,7 +407,6 @@ class BuildState(MutableMapping):
     where each record is, not the records. Close it when done (or use it in a with statement)."""
 
     def __init__(self, path: Path | None = None):
-        self._path = path
         self._file: BinaryIO | None = None  # the file as last read or written, held open
         self._where: dict[str, tuple[int, int]] = {}  # key -> offset and length of its record in _file
         self._changed: dict[str, bytes] = {}  # key -> its record's JSON since the file was written (b"" once removed)
