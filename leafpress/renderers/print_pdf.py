@@ -13,17 +13,16 @@ from urllib.parse import unquote, urlparse
 from urllib.request import url2pathname
 
 from ..errors import RenderError
-from ..languages.catalogue import STAMP_SEPARATOR, Catalogue, catalogue_for
-from ..languages.fonts import FontFile, FontPlan, face_bytes, plan_fonts
+from ..languages.catalogue import STAMP_SEPARATOR, catalogue_for
+from ..languages.fonts import FontFile, FontPlan, face_bytes
 from ..languages.tags import language_info
-from ..model import Leaflet, Link
-from ..segments import segments
+from ..model import Leaflet
 from ..settings import PageOptions, Settings
 from ..templates import css_string, environment, isolate_ltr
 from .base import ProcessCache, Renderer
+from .typefaces import printable_fonts
 
 XMP_NAMESPACE = "urn:leafpress:ns:leaflet:1.0#"  # the stamp's fields in the PDF's XMP metadata
-DRAWN_BY_THE_LAYOUT = "•–·0123456789."  # list markers and numbers, page numbers, the stamp's separator
 
 
 @dataclass(frozen=True)
@@ -51,6 +50,7 @@ def leaflet_html(leaflet: Leaflet, settings: Settings, variant: str) -> LeafletP
         meta=leaflet.meta,
         organisation=settings.organisation,
         variant=variant,
+        web=False,
         logo_url=logo.resolve().as_uri() if logo else "",
         text=labels.text,
         stamp=labels.stamp_parts(leaflet.meta),
@@ -75,13 +75,6 @@ def leaflet_html(leaflet: Leaflet, settings: Settings, variant: str) -> LeafletP
     return LeafletPage(html, css, stamp_css, fonts)
 
 
-def printable_fonts(leaflet: Leaflet, settings: Settings) -> FontPlan:
-    """The fonts the leaflet's PDFs are set in; InputError for a character none of them has."""
-    labels = catalogue_for(leaflet.meta.language, settings.layouts_dir)
-    return plan_fonts(printed_text(leaflet, settings, labels), language_info(leaflet.meta.language), settings.fonts,
-                      settings.settings_file, lambda char: _locate(char, leaflet, labels.path, settings.settings_file))
-
-
 def footer_stamp(parts: tuple[str, ...], variant: str) -> str:
     """The stamp broken into lines at its separators, so a date is never split across lines:
     after the resource number in print, after every part in large print."""
@@ -103,36 +96,6 @@ def page_number_content(label: str) -> str:
         if name in ("page", "pages"):
             parts.append(f"counter({name})")
     return " ".join(parts)
-
-
-def printed_text(leaflet: Leaflet, settings: Settings, labels: Catalogue) -> str:
-    """Every character the PDFs draw: the leaflet's text, its links' addresses, the fixed text and the brand."""
-    org = settings.organisation
-    texts = segments(leaflet)
-    links = [span.href for segment in texts for span in _spans(segment.inlines) if isinstance(span, Link)]
-    brand = [org.name, org.switchboard, org.website, org.patient_advice.name, org.patient_advice.phone, org.patient_advice.email]
-    return "\n".join([*(segment.text for segment in texts), leaflet.meta.department or "", *links, *brand,
-                      *labels.values("print."), *labels.stamp_parts(leaflet.meta), DRAWN_BY_THE_LAYOUT])
-
-
-def _spans(spans):
-    """Every span, those inside bold and links included."""
-    for span in spans:
-        yield span
-        yield from _spans(getattr(span, "children", ()))
-
-
-def _locate(char: str, leaflet: Leaflet, catalogue: Path, settings_file: Path) -> tuple[Path, int] | None:
-    """The first line, in the source, the catalogue or the settings, that holds ``char``."""
-    for path in (leaflet.source, catalogue, settings_file):
-        try:
-            lines = path.read_text(encoding="utf-8").splitlines()
-        except OSError:
-            continue
-        for number, line in enumerate(lines, start=1):
-            if char in line:
-                return path, number
-    return None
 
 
 def url_fetcher(allowed: tuple[Path, ...], fonts: tuple[FontFile, ...] = ()):
