@@ -69,6 +69,17 @@ def _isolated(run: str) -> str:
     return run if re.fullmatch(r"[\w:]+", run) else f"{LEFT_TO_RIGHT_ISOLATE}{run}{POP_DIRECTIONAL_ISOLATE}"
 
 
+IMAGE_TYPES = {".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg"}  # what a leaflet may show (reader.IMAGE_SUFFIXES)
+
+
+def data_url(path: Path) -> str:
+    """A picture as a ``data:`` URL, so a page holds it and loads nothing else for it."""
+    import base64
+
+    path = Path(path)
+    return f"data:{IMAGE_TYPES[path.suffix.lower()]};base64,{base64.b64encode(path.read_bytes()).decode('ascii')}"
+
+
 @cache
 def environment(layouts_dir: Path) -> jinja2.Environment:
     env = jinja2.Environment(
@@ -82,6 +93,7 @@ def environment(layouts_dir: Path) -> jinja2.Environment:
         printable_url=printable_url,
         plain_text=plain_text,
         file_url=lambda path: Path(path).as_uri(),
+        data_url=data_url,
         keep_together=keep_together,
     )
     return env
