@@ -32,7 +32,7 @@ from .reviews import ReviewFacts
 log = logging.getLogger(__name__)
 
 MANIFEST_NAME = "manifest.json"
-OUTPUT_KEYS = ("print", "large_print", "docx", "audio", "audio_script", "translation_brief", "xliff", "braille")
+OUTPUT_KEYS = ("print", "large_print", "docx", "audio", "audio_script", "translation_brief", "xliff", "braille", "html")
 # A build writes the manifest and build state this often (and when it ends), so a killed build
 # leaves a manifest listing most of what it made and the next one resumes from there.
 CHECKPOINT_SECONDS = 2
@@ -247,6 +247,7 @@ def build(
 
 
 def _build_locked(sources, out_dir, formats, settings, today, jobs, on_result, force, executor) -> BuildReport:
+    formats = [name for name in RENDERERS if name in formats]  # build order: a format after those it is made from
     state = incremental.load_state(out_dir)
     manifest = Manifest(out_dir, today)
     if manifest.pruned:
@@ -407,6 +408,8 @@ def _state_record(previous: dict | None, result: LeafletResult, hashes: dict[str
             built_hashes["images"] = inputs.images(leaflet.source, record)
         if "catalogue" in built_hashes:  # the language is known once the source is read
             built_hashes["catalogue"] = inputs.catalogue(leaflet.meta.language)
+        for made_from in incremental.MADE_FROM_FORMATS.get(name, ()):  # its files as this build left them
+            built_hashes[made_from] = incremental.files_made_by(record, made_from)
         files = {key: incremental.file_record(out_dir, result.outputs[key]) for key in RENDERERS[name].outputs}
         record["formats"][name] = {"inputs": built_hashes, "files": files}
     return record

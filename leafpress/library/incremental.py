@@ -35,9 +35,13 @@ FORMAT_INPUTS: dict[str, tuple[str, ...]] = {
     "docx": ("images", "settings", "templates", "catalogue", "tool"),
     "audio": ("settings", "catalogue", "pronunciations", "speech_engine", "tool"),
     "braille": ("settings", "catalogue", "braille_engine", "tool"),
+    "html": ("images", "settings", "templates", "catalogue", "fonts", "languages", "tool"),  # links its other languages
 }
+# Formats made from the files of other formats (the web page lists the MP3's chapters): the files those
+# wrote are among their inputs, and they are rebuilt whenever those are, after them.
+MADE_FROM_FORMATS: dict[str, tuple[str, ...]] = {"html": ("audio",)}
 # For a format not listed above: everything.
-ALL_INPUTS = ("images", "settings", "templates", "catalogue", "fonts", "pronunciations", "speech_engine", "braille_engine", "tool")
+ALL_INPUTS = ("images", "settings", "templates", "catalogue", "fonts", "languages", "pronunciations", "speech_engine", "braille_engine", "tool")
 # Files in layouts/ that no leaflet is made from (the pronunciation list counts for audio only).
 NOT_TEMPLATES = frozenset({"pronunciations.yaml", "index.html.j2"})
 TABLES = "/usr/share/liblouis/tables"  # liblouis-data
@@ -50,6 +54,8 @@ REASONS = {
     "templates": "the layouts changed",
     "catalogue": "its language's fixed text changed",
     "fonts": "the fonts changed",
+    "languages": "its other languages changed",
+    "audio": "its audio changed",
     "pronunciations": "the pronunciation list changed",
     "speech_engine": "the speech engine was updated",
     "braille_engine": "liblouis was updated",
@@ -95,6 +101,7 @@ class Inputs:
         self.settings = settings
         self._files: dict[Path, str] = {}
         self._catalogues: dict[str, str] = {}  # language -> hash of its catalogue files
+        self._sources: dict[Path, dict[str, list[str]]] = {}  # folder -> slug -> the names of its sources there
 
     def file(self, path: Path) -> str:
         path = Path(path).resolve()
@@ -181,6 +188,19 @@ class Inputs:
                 versions.append(f"{engine} absent")
         return digest(code, sys.version, *versions)
 
+    def languages(self, source: Path) -> str:
+        """The leaflet's other language versions (``<slug>.md``, ``<slug>.<lang>.md`` beside it), by
+        name and content (a translation that stops or starts building changes the links to it); the
+        folder is listed once per build, so a library of thousands is not listed thousands of times."""
+        folder = source.parent.resolve()
+        if folder not in self._sources:
+            by_slug: dict[str, list[str]] = {}
+            for path in folder.glob("*.md"):
+                by_slug.setdefault(path.name.partition(".")[0], []).append(path.name)
+            self._sources[folder] = {slug: sorted(names) for slug, names in by_slug.items()}
+        others = [name for name in self._sources[folder].get(source.name.partition(".")[0], []) if name != source.name]
+        return digest(*(part for name in others for part in (name, self.file(folder / name))))
+
     def images(self, source: Path, record: Mapping | None) -> str:
         """The images the source used when last built (the same source uses the same images)."""
         names = (record or {}).get("images") or []
@@ -198,11 +218,20 @@ class Inputs:
             "tool": lambda: self.tool,
             "images": lambda: self.images(source, record),
             "catalogue": lambda: self.catalogue((record or {}).get("language")),
+            "languages": lambda: self.languages(source),
         }
         hashes = {"source": source_sha}
         for name in FORMAT_INPUTS.get(format_name, ALL_INPUTS):
             hashes[name] = shared[name]()
+        for name in MADE_FROM_FORMATS.get(format_name, ()):
+            hashes[name] = files_made_by(record, name)
         return hashes
+
+
+def files_made_by(record: Mapping | None, format_name: str) -> str:
+    """The files a format of a leaflet wrote, as the build state records them (path, size, date)."""
+    files = (((record or {}).get("formats") or {}).get(format_name) or {}).get("files")
+    return digest(json.dumps(files, sort_keys=True)) if files else MISSING
 
 
 def stale_formats(
@@ -228,6 +257,9 @@ def stale_formats(
             reasons[name] = REASONS.get(changed, f"{changed} changed")
         elif problem := _files_problem(out_dir, previous.get("files") or {}):
             reasons[name] = problem
+    for name in formats:
+        if name not in reasons and (made_from := next((other for other in MADE_FROM_FORMATS.get(name, ()) if other in reasons), None)):
+            reasons[name] = f"its {made_from} is rebuilt"
     return reasons, hashes
 
 
