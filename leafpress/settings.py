@@ -285,7 +285,7 @@ class _SettingsReader:
         if any(p.message.startswith("colour") for p in self.problems):
             return
         c = settings.colours
-        for fg, bg in (("text", "background"), ("brand", "background"), ("text", "callout_background")):
+        for fg, bg in (("text", "background"), ("brand", "background"), ("text", "callout_background"), ("brand", "callout_background")):
             ratio = contrast_ratio(getattr(c, fg), getattr(c, bg))
             if ratio < MIN_CONTRAST:
                 self.problem(
