@@ -45,6 +45,7 @@ def leaflet_html(leaflet: Leaflet, settings: Settings, variant: str) -> LeafletP
     labels = catalogue_for(leaflet.meta.language, settings.layouts_dir)
     info = language_info(leaflet.meta.language)
     logo = settings.logo_path
+    web_address = settings.web.page_url(leaflet.slug, leaflet.stem) if settings.web.base_url else ""
     html = env.get_template("leaflet.html.j2").render(
         leaflet=leaflet,
         meta=leaflet.meta,
@@ -54,6 +55,8 @@ def leaflet_html(leaflet: Leaflet, settings: Settings, variant: str) -> LeafletP
         logo_url=logo.resolve().as_uri() if logo else "",
         text=labels.text,
         stamp=labels.stamp_parts(leaflet.meta),
+        web_address=web_address,
+        web_qr=qr_code(web_address, settings) if web_address else "",
         direction=info.direction,
         rtl=info.rtl,
     )
@@ -73,6 +76,14 @@ def leaflet_html(leaflet: Leaflet, settings: Settings, variant: str) -> LeafletP
     )
     stamp_css = env.get_template("page-stamp.css.j2").render(stamp=stamp, side="right" if info.rtl else "left")
     return LeafletPage(html, css, stamp_css, fonts)
+
+
+def qr_code(address: str, settings: Settings) -> str:
+    """A QR code of ``address`` as an SVG ``data:`` URL (drawn as vectors, sharp at any size), dark on the page's
+    background with the four-module quiet zone scanners need; error correction M survives a smudge or a fold."""
+    import segno
+
+    return segno.make(address, error="m", micro=False).svg_data_uri(dark=settings.colours.text, light=settings.colours.background, border=4)
 
 
 def footer_stamp(parts: tuple[str, ...], variant: str) -> str:
@@ -100,7 +111,8 @@ def page_number_content(label: str) -> str:
 
 def url_fetcher(allowed: tuple[Path, ...], fonts: tuple[FontFile, ...] = ()):
     """A WeasyPrint fetcher that serves files under ``allowed`` folders, the leaflet's font files
-    (a face of a collection as a font file of its own), and nothing else."""
+    (a face of a collection as a font file of its own), ``data:`` URLs (the web address's QR code,
+    which the layout itself makes), and nothing else."""
     from weasyprint.urls import URLFetcher, URLFetcherResponse
 
     collection_faces = {file.url: file for file in fonts if file.is_collection_face}
@@ -111,6 +123,8 @@ def url_fetcher(allowed: tuple[Path, ...], fonts: tuple[FontFile, ...] = ()):
             if url in collection_faces:
                 return URLFetcherResponse(url, _COLLECTION_FACES.get(url, lambda: face_bytes(collection_faces[url])))
             parsed = urlparse(url)
+            if parsed.scheme == "data":
+                return super().fetch(url, headers)
             if parsed.scheme != "file":
                 raise ValueError(f"only local files may be loaded, not {url}")
             path = Path(url2pathname(unquote(parsed.path))).resolve()
@@ -118,7 +132,7 @@ def url_fetcher(allowed: tuple[Path, ...], fonts: tuple[FontFile, ...] = ()):
                 raise ValueError(f"{path} is outside the layouts, fonts and source folders")
             return super().fetch(url, headers)
 
-    return LocalFilesOnly(allowed_protocols=("file",))
+    return LocalFilesOnly(allowed_protocols=("file", "data"))
 
 
 _COLLECTION_FACES = ProcessCache(limit=4)  # url -> one face of a font collection, as bytes (extracting one takes 0.3 s)

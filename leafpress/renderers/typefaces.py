@@ -26,11 +26,13 @@ def printable_fonts(leaflet: Leaflet, settings: Settings, extra: Iterable[str] =
 
 
 def printed_text(leaflet: Leaflet, settings: Settings, labels: Catalogue) -> str:
-    """Every character the PDFs draw: the leaflet's text, its links' addresses, the fixed text and the brand."""
+    """Every character the PDFs draw: the leaflet's text, its links' addresses, the fixed text, the brand and the
+    address the output is published at."""
     org = settings.organisation
     texts = segments(leaflet)
     links = [span.href for segment in texts for span in _spans(segment.inlines) if isinstance(span, Link)]
-    brand = [org.name, org.switchboard, org.website, org.patient_advice.name, org.patient_advice.phone, org.patient_advice.email]
+    brand = [org.name, org.switchboard, org.website, org.patient_advice.name, org.patient_advice.phone, org.patient_advice.email,
+             settings.web.base_url]
     return "\n".join([*(segment.text for segment in texts), leaflet.meta.department or "", *links, *brand,
                       *labels.values("print."), *labels.stamp_parts(leaflet.meta), DRAWN_BY_THE_LAYOUT])
 

@@ -224,6 +224,7 @@ def web_page(leaflet: Leaflet, settings: Settings, out_dir: Path) -> str:
         text=labels.text,
         stamp=labels.stamp_parts(leaflet.meta),
         stamp_text=labels.stamp(leaflet.meta),
+        web_address="",  # the PDFs' way to the page
         direction=info.direction,
         rtl=info.rtl,
         css=css,
