@@ -58,6 +58,12 @@ def keep_together(text: str, rtl: bool) -> Markup:
     return Markup("".join([*pieces, escape(text[position:])]))
 
 
+def address_lines(address: str) -> Markup:
+    """A web address as HTML that may break after a slash and nowhere else: never at a hyphen, which a
+    reader would take for a word broken in two. (Its element is set left to right, in any language.)"""
+    return Markup("<wbr>".join(f'<span class="nobreak">{escape(part)}</span>' for part in re.findall(r"[^/]*/|[^/]+$", address)))
+
+
 def isolate_ltr(text: str, rtl: bool) -> str:
     """Plain text with its left-to-right runs isolated, where the text is right to left (for CSS strings)."""
     return LTR_RUN.sub(lambda match: _isolated(match.group()), text) if rtl else text
@@ -95,5 +101,6 @@ def environment(layouts_dir: Path) -> jinja2.Environment:
         file_url=lambda path: Path(path).as_uri(),
         data_url=data_url,
         keep_together=keep_together,
+        address_lines=address_lines,
     )
     return env
