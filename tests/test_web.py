@@ -208,6 +208,20 @@ def test_other_formats_are_linked_only_where_the_build_makes_them(built):
     assert files("knee-replacement.ur") == [f"knee-replacement.ur{suffix}" for suffix in (".print.pdf", ".large-print.pdf", ".mp3", ".docx")]
 
 
+def test_the_read_along_epub_is_linked_once_its_format_is_registered_and_the_audio_once_it_is_there(tmp_path, monkeypatch):
+    from leafpress.renderers import RENDERERS, Renderer
+    from leafpress.renderers.web_page import web_page
+    from leafpress.settings import load_settings
+
+    monkeypatch.setitem(RENDERERS, "epub", Renderer("epub", {"epub": ".epub"}, lambda leaflet, settings, targets: None))
+    out = tmp_path / "out"
+    (out / "poem-achalasia").mkdir(parents=True)
+    tree = html5lib.parse(web_page(read_leaflet(EXAMPLE), load_settings(), out), namespaceHTMLElements=True)
+    assert [a.get("href") for a in tree.iterfind(".//h:nav[@class='formats']//h:a", NS)] == [
+        f"poem-achalasia{suffix}" for suffix in (".print.pdf", ".large-print.pdf", ".epub", ".brf", ".docx")]
+    assert tree.find(".//h:audio", NS) is None  # no MP3 built yet: no player, no link
+
+
 @pytest.mark.slow
 def test_language_versions_link_each_other_both_ways_by_their_own_names(built):
     names = {"": "English", ".ar": "العربية", ".bn": "বাংলা", ".pl": "Polski", ".ur": "اردو", ".zh-Hans": "简体中文"}
