@@ -142,16 +142,16 @@ def family_css(families: tuple[str, ...]) -> str:
 
 
 def font_faces(faces: list[Face], out_dir: Path) -> Iterator[dict]:
-    """The @font-face rules of the page's faces, each file copied into the shared assets folder; a
-    face of a font collection (the CJK faces) is not copied: the reader's own copy is asked for by
-    name, else the browser's sans-serif stands in."""
+    """The @font-face rules of the page's faces: the reader's own copy of a face, asked for by name,
+    else the file, copied into the shared assets folder (a reader with Noto installed downloads none
+    of it). A face of a font collection (the CJK faces) is not copied: without the reader's own copy,
+    the browser's sans-serif stands in."""
     for face in faces:
         for weight, file in zip((400, 700), face.files, strict=True):
-            if file.is_collection_face:
-                src = ", ".join(f'local("{name}")' for name in local_names(file))
-            else:
-                src = f'url("{publish(file.path, out_dir, f"fonts/{_folder_name(face.family)}/{file.path.name}")}")'
-            yield {"family": face.family, "weight": weight, "src": src}
+            sources = [f'local("{name}")' for name in local_names(file)]
+            if not file.is_collection_face:
+                sources.append(f'url("{publish(file.path, out_dir, f"fonts/{_folder_name(face.family)}/{file.path.name}")}")')
+            yield {"family": face.family, "weight": weight, "src": ", ".join(sources)}
 
 
 @cache
