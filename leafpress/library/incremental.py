@@ -45,7 +45,7 @@ ALL_INPUTS = ("images", "settings", "templates", "catalogue", "fonts", "language
 # Files in layouts/ that no leaflet is made from (the pronunciation list counts for audio only).
 NOT_TEMPLATES = frozenset({"pronunciations.yaml", "index.html.j2"})
 TABLES = "/usr/share/liblouis/tables"  # liblouis-data
-ENGINES = ("weasyprint", "pikepdf", "python-docx", "pyttsx3", "lameenc", "mutagen", "numpy", "jinja2", "markdown-it-py", "pyyaml")
+ENGINES = ("weasyprint", "pikepdf", "python-docx", "pyttsx3", "lameenc", "mutagen", "numpy", "jinja2", "markdown-it-py", "pyyaml", "segno")
 
 REASONS = {
     "source": "the source changed",
