@@ -35,15 +35,17 @@ FORMAT_INPUTS: dict[str, tuple[str, ...]] = {
     "docx": ("images", "settings", "templates", "catalogue", "tool"),
     "audio": ("settings", "catalogue", "pronunciations", "speech_engine", "tool"),
     "braille": ("settings", "catalogue", "braille_engine", "tool"),
-    # and the audio's files (Renderer.reads): the script is made again to pair the page with them
+    # The EPUB and the web page are made from the audio's files too (Renderer.reads); the EPUB from
+    # the audio's script as well, made again to pair the text with the MP3's sentences.
     "epub": ("images", "settings", "templates", "catalogue", "pronunciations", "tool"),
+    "html": ("images", "settings", "templates", "catalogue", "fonts", "languages", "tool"),  # links its other languages
 }
 # For a format not listed above: everything.
-ALL_INPUTS = ("images", "settings", "templates", "catalogue", "fonts", "pronunciations", "speech_engine", "braille_engine", "tool")
+ALL_INPUTS = ("images", "settings", "templates", "catalogue", "fonts", "languages", "pronunciations", "speech_engine", "braille_engine", "tool")
 # Files in layouts/ that no leaflet is made from (the pronunciation list counts for audio only).
 NOT_TEMPLATES = frozenset({"pronunciations.yaml", "index.html.j2"})
 TABLES = "/usr/share/liblouis/tables"  # liblouis-data
-ENGINES = ("weasyprint", "pikepdf", "python-docx", "pyttsx3", "lameenc", "mutagen", "numpy", "jinja2", "markdown-it-py", "pyyaml")
+ENGINES = ("weasyprint", "pikepdf", "python-docx", "pyttsx3", "lameenc", "mutagen", "numpy", "jinja2", "markdown-it-py", "pyyaml", "segno")
 
 REASONS = {
     "source": "the source changed",
@@ -52,6 +54,8 @@ REASONS = {
     "templates": "the layouts changed",
     "catalogue": "its language's fixed text changed",
     "fonts": "the fonts changed",
+    "languages": "its other languages changed",
+    "audio": "its audio changed",
     "pronunciations": "the pronunciation list changed",
     "speech_engine": "the speech engine was updated",
     "braille_engine": "liblouis was updated",
@@ -97,6 +101,7 @@ class Inputs:
         self.settings = settings
         self._files: dict[Path, str] = {}
         self._catalogues: dict[str, str] = {}  # language -> hash of its catalogue files
+        self._sources: dict[Path, dict[str, list[str]]] = {}  # folder -> slug -> the names of its sources there
 
     def file(self, path: Path) -> str:
         path = Path(path).resolve()
@@ -186,6 +191,19 @@ class Inputs:
                 versions.append(f"{engine} absent")
         return digest(code, sys.version, *versions)
 
+    def languages(self, source: Path) -> str:
+        """The leaflet's other language versions (``<slug>.md``, ``<slug>.<lang>.md`` beside it), by
+        name and content (a translation that stops or starts building changes the links to it); the
+        folder is listed once per build, so a library of thousands is not listed thousands of times."""
+        folder = source.parent.resolve()
+        if folder not in self._sources:
+            by_slug: dict[str, list[str]] = {}
+            for path in folder.glob("*.md"):
+                by_slug.setdefault(path.name.partition(".")[0], []).append(path.name)
+            self._sources[folder] = {slug: sorted(names) for slug, names in by_slug.items()}
+        others = [name for name in self._sources[folder].get(source.name.partition(".")[0], []) if name != source.name]
+        return digest(*(part for name in others for part in (name, self.file(folder / name))))
+
     def images(self, source: Path, record: Mapping | None) -> str:
         """The images the source used when last built (the same source uses the same images)."""
         names = (record or {}).get("images") or []
@@ -203,6 +221,7 @@ class Inputs:
             "tool": lambda: self.tool,
             "images": lambda: self.images(source, record),
             "catalogue": lambda: self.catalogue((record or {}).get("language")),
+            "languages": lambda: self.languages(source),
         }
         hashes = {"source": source_sha}
         for name in FORMAT_INPUTS.get(format_name, ALL_INPUTS):
@@ -248,13 +267,20 @@ def stale_formats(
         elif not previous:
             reasons[name] = "not built before"
         elif changed := next((key for key, value in hashes[name].items() if previous.get("inputs", {}).get(key) != value), None):
-            reasons[name] = REASONS.get(changed, f"{changed.removeprefix(READ_PREFIX)} changed")
+            reasons[name] = REASONS.get(changed) or _changed(changed)
         elif problem := _files_problem(out_dir, previous.get("files") or {}):
             reasons[name] = problem
     for name in formats:  # in build order: a format made from another's files is rebuilt after it
         if name not in reasons and (read := next((r for r in _reads(name) if r in reasons), None)):
             reasons[name] = f"its {read} is rebuilt"
     return reasons, hashes
+
+
+def _changed(input_name: str) -> str:
+    """Why a format is rebuilt, for an input REASONS doesn't word: ``its audio changed``."""
+    if input_name.startswith(READ_PREFIX):
+        return f"its {input_name.removeprefix(READ_PREFIX)} changed"
+    return f"{input_name} changed"
 
 
 def _files_problem(out_dir: Path, files: Mapping) -> str | None:
