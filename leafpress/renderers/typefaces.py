@@ -16,25 +16,41 @@ from ..settings import Settings
 DRAWN_BY_THE_LAYOUT = "•–·0123456789."  # list markers and numbers, page numbers, the stamp's separator
 
 
+_last: tuple[Leaflet, Settings, frozenset[str], FontPlan] | None = None  # the last leaflet planned, its characters and plan
+
+
 def printable_fonts(leaflet: Leaflet, settings: Settings, extra: Iterable[str] = ()) -> FontPlan:
     """The fonts the leaflet is set in (its PDFs, and its web page, which also draws ``extra``);
-    InputError for a character none of them has."""
+    InputError for a character none of them has. Planned once for the formats of one leaflet in
+    one build: the same characters make the same plan, so ``extra`` text that draws no character
+    the PDFs do not is planned with them."""
+    global _last
     labels = catalogue_for(leaflet.meta.language, settings.layouts_dir)
-    text = "\n".join([printed_text(leaflet, settings, labels), *extra])
-    return plan_fonts(text, language_info(leaflet.meta.language), settings.fonts,
-                      settings.settings_file, lambda char: _locate(char, leaflet, labels.path, settings.settings_file))
+
+    def plan(text: str) -> FontPlan:
+        return plan_fonts(text, language_info(leaflet.meta.language), settings.fonts,
+                          settings.settings_file, lambda char: _locate(char, leaflet, labels.path, settings.settings_file))
+
+    if _last is None or _last[0] is not leaflet or _last[1] is not settings:
+        text = printed_text(leaflet, settings, labels)
+        _last = (leaflet, settings, frozenset(text), plan(text))
+    extra_text = "\n".join(extra)
+    if set(extra_text) <= _last[2]:
+        return _last[3]
+    return plan("\n".join([printed_text(leaflet, settings, labels), extra_text]))
 
 
 def printed_text(leaflet: Leaflet, settings: Settings, labels: Catalogue) -> str:
-    """Every character the PDFs draw: the leaflet's text, its links' addresses, the fixed text, the brand and the
-    address the output is published at."""
+    """Every character the PDFs and the web page draw: the leaflet's text, its links' addresses, the fixed
+    text, the brand and the address the output is published at."""
     org = settings.organisation
     texts = segments(leaflet)
     links = [span.href for segment in texts for span in _spans(segment.inlines) if isinstance(span, Link)]
     brand = [org.name, org.switchboard, org.website, org.patient_advice.name, org.patient_advice.phone, org.patient_advice.email,
              settings.web.base_url]
     return "\n".join([*(segment.text for segment in texts), leaflet.meta.department or "", *links, *brand,
-                      *labels.values("print."), *labels.stamp_parts(leaflet.meta), DRAWN_BY_THE_LAYOUT])
+                      *labels.values("print."), *labels.values("web."), labels.text("audio.introduction_chapter"),
+                      labels.text("audio.ending_chapter"), *labels.stamp_parts(leaflet.meta), DRAWN_BY_THE_LAYOUT])
 
 
 def _spans(spans):

@@ -63,15 +63,9 @@ class Chapter:
 
 def recording_chapters(path: Path) -> tuple[Chapter, ...]:
     """The chapters of an MP3 the audio renderer wrote, in order; none if it has no tags."""
-    from mutagen import MutagenError
-    from mutagen.id3 import ID3
+    from .audio import read_recording_tags
 
-    try:
-        frames = ID3(str(path)).getall("CHAP")
-    except (MutagenError, OSError):
-        return ()
-    return tuple(Chapter(str(frame.sub_frames["TIT2"].text[0]) if "TIT2" in frame.sub_frames else "", frame.start_time)
-                 for frame in sorted(frames, key=lambda frame: frame.start_time))
+    return tuple(Chapter(title, start) for title, start, _end in read_recording_tags(path).chapters)
 
 
 @dataclass(frozen=True)
@@ -84,8 +78,9 @@ class OtherLanguage:
 
 def other_languages(leaflet: Leaflet, layouts_dir: Path) -> list[OtherLanguage]:
     """The leaflet's other language versions, each a source beside its own (``<slug>.md``,
-    ``<slug>.<lang>.md``) that reads without error: the original first, then by tag."""
-    from ..reader import read_leaflet, slug_and_language
+    ``<slug>.<lang>.md``) whose front matter reads without error (its text is not parsed: a page
+    of six languages would parse five other leaflets): the original first, then by tag."""
+    from ..reader import read_meta, slug_and_language
 
     found = []
     for path in sorted(leaflet.source.parent.glob(f"{leaflet.slug}.*md")):
@@ -94,15 +89,17 @@ def other_languages(leaflet: Leaflet, layouts_dir: Path) -> list[OtherLanguage]:
         try:
             if slug_and_language(path)[0] != leaflet.slug:
                 continue
-            other = read_leaflet(path)
+            language = read_meta(path).language
         except (InputError, OSError):
             continue  # a translation that does not build has no page to link to
-        language = other.meta.language
-        found.append((not other.is_primary, language, OtherLanguage(language, autonym(language, layouts_dir),
-                                                                    quote(f"{other.stem}.html"), language_info(language).direction)))
+        primary = path.name == f"{leaflet.slug}.md"
+        stem = leaflet.slug if primary else f"{leaflet.slug}.{language}"
+        found.append((not primary, language, OtherLanguage(language, autonym(language, layouts_dir), quote(f"{stem}.html"),
+                                                           language_info(language).direction)))
     return [language for *_, language in sorted(found, key=lambda item: item[:2])]
 
 
+@cache  # the catalogues and Babel's data do not change while a build runs
 def autonym(language: str, layouts_dir: Path) -> str:
     """A language's name for itself: its catalogue's ``name``, else Babel's (CLDR), else its tag."""
     from babel import Locale, UnknownLocaleError
@@ -193,10 +190,18 @@ def publish(source: Path, out_dir: Path, relative: str) -> str:
 # -- the page -------------------------------------------------------------------------------
 
 
-def web_page(leaflet: Leaflet, settings: Settings, out_dir: Path) -> str:
-    """The page of one leaflet in one language, its fonts and logo published into ``out_dir``;
-    InputError for a character none of its fonts has."""
-    env = environment(settings.layouts_dir)
+@dataclass(frozen=True)
+class PageParts:
+    """What the page's two templates are rendered from: web_page works it out, render_page renders it
+    (the benchmark times rendering alone as the page's floor)."""
+
+    stylesheet: dict
+    page: dict
+
+
+def page_parts(leaflet: Leaflet, settings: Settings, out_dir: Path) -> PageParts:
+    """Everything the page shows, its fonts and logo published into ``out_dir``; InputError for a
+    character none of its fonts has."""
     labels = catalogue_for(leaflet.meta.language, settings.layouts_dir)
     info = language_info(leaflet.meta.language)
     folder = out_dir / leaflet.slug
@@ -204,11 +209,11 @@ def web_page(leaflet: Leaflet, settings: Settings, out_dir: Path) -> str:
     audio = next((link for link in files if link["key"] == "audio"), None)
     chapters = recording_chapters(folder / f"{leaflet.stem}.mp3") if audio else ()
     languages = other_languages(leaflet, settings.layouts_dir)
-    fonts = printable_fonts(leaflet, settings, extra=[*labels.values("web."), *(chapter.title for chapter in chapters)])
+    fonts = printable_fonts(leaflet, settings, extra=[chapter.title for chapter in chapters])  # the labels are planned with the PDFs
     language_fonts = {language.tag: _language_fonts(language, settings) or fonts for language in languages}
     faces = list(dict.fromkeys(face for plan in (fonts, *language_fonts.values()) for face in plan.faces))
     logo = settings.logo_path
-    css = env.get_template("web-page.css.j2").render(
+    stylesheet = dict(
         colours=settings.colours,
         faces=list(font_faces(faces, out_dir)),
         families=family_css(fonts.families),
@@ -216,7 +221,7 @@ def web_page(leaflet: Leaflet, settings: Settings, out_dir: Path) -> str:
         languages=[{"tag": tag, "families": family_css(plan.families), "line_height": max(MIN_LINE_HEIGHT, plan.line_height)}
                    for tag, plan in language_fonts.items() if plan != fonts],
     )
-    return env.get_template("web-page.html.j2").render(
+    page = dict(
         leaflet=leaflet,
         meta=leaflet.meta,
         organisation=settings.organisation,
@@ -228,19 +233,36 @@ def web_page(leaflet: Leaflet, settings: Settings, out_dir: Path) -> str:
         web_address="",  # the PDFs' way to the page
         direction=info.direction,
         rtl=info.rtl,
-        css=css,
         files=files,
         audio=audio,
         chapters=chapters,
         languages=languages,
     )
+    return PageParts(stylesheet, page)
+
+
+def render_page(settings: Settings, parts: PageParts) -> str:
+    env = environment(settings.layouts_dir)
+    css = env.get_template("web-page.css.j2").render(**parts.stylesheet)
+    return env.get_template("web-page.html.j2").render(**parts.page, css=css)
+
+
+def web_page(leaflet: Leaflet, settings: Settings, out_dir: Path) -> str:
+    """The page of one leaflet in one language, its fonts and logo published into ``out_dir``;
+    InputError for a character none of its fonts has."""
+    return render_page(settings, page_parts(leaflet, settings, out_dir))
 
 
 def _language_fonts(language: OtherLanguage, settings: Settings) -> FontPlan | None:
     """The faces a language's name is set in, as its own leaflets set it (Urdu in Nastaliq); None if
     none of the faces has it, and the page's own faces and the browser's stand in."""
+    return _name_fonts(language.name, language.tag, settings.fonts, settings.settings_file)
+
+
+@cache  # every page of a leaflet's family names the same languages
+def _name_fonts(name: str, tag: str, fonts, settings_file: Path) -> FontPlan | None:
     try:
-        return plan_fonts(language.name, language_info(language.tag), settings.fonts, settings.settings_file)
+        return plan_fonts(name, language_info(tag), fonts, settings_file)
     except InputError:
         return None
 
