@@ -36,7 +36,7 @@ NODE_PACKAGES := $(if $(shell command -v npm),,nodejs npm)
 CHECKERS := tools/checkers
 
 .DEFAULT_GOAL := all
-.PHONY: all system voices venv checkers checkers-system build check reviews preview test lint bench scheduler worker clean
+.PHONY: all system voices venv checkers checkers-system build check reviews preview screenshots test lint bench scheduler worker clean
 
 all: build
 
@@ -110,6 +110,10 @@ reviews: venv
 
 preview: build
 	$(PY) generate.py preview
+
+# The README's pictures of the web page, taken by the tests' headless Chromium (docs/screenshots.py).
+screenshots: build checkers
+	$(PY) docs/screenshots.py
 
 test: system venv checkers
 	$(PY) -m pytest --hypothesis-show-statistics
