@@ -10,6 +10,8 @@ PY := $(VENV)/bin/python
 # Debian's ctypes binding is linked into .venv/); poppler-utils: pdftotext/pdftoppm for the tests and
 # page previews; libreoffice-writer-nogui: the test that LibreOffice opens the Word file cleanly.
 SYSTEM_PACKAGES := espeak-ng libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-noto-core fonts-noto-cjk liblouis-data python3-louis poppler-utils libreoffice-writer-nogui
+# zbar-tools: zbarimg, which the tests decode the PDFs' QR code of the web page with (tests/test_web.py).
+SYSTEM_PACKAGES += zbar-tools
 LOUIS := /usr/lib/python3/dist-packages/louis
 # The voices (issue 12): RHVoice (its English voices, the default for English leaflets), SVOX Pico and
 # MBROLA's British English voice. They are in Debian's contrib and non-free sections, which Debian
@@ -34,7 +36,7 @@ NODE_PACKAGES := $(if $(shell command -v npm),,nodejs npm)
 CHECKERS := tools/checkers
 
 .DEFAULT_GOAL := all
-.PHONY: all system voices venv checkers checkers-system build check reviews preview test lint bench scheduler worker clean
+.PHONY: all system voices venv checkers checkers-system build check reviews preview screenshots test lint bench scheduler worker clean
 
 all: build
 
@@ -108,6 +110,10 @@ reviews: venv
 
 preview: build
 	$(PY) generate.py preview
+
+# The README's pictures of the web page, taken by the tests' headless Chromium (docs/screenshots.py).
+screenshots: build checkers
+	$(PY) docs/screenshots.py
 
 test: system venv checkers
 	$(PY) -m pytest --hypothesis-show-statistics

@@ -43,7 +43,7 @@ EXAMPLE = ROOT / "source" / "poem-achalasia.md"
 # The example in other scripts, of the same length: right to left in Nastaliq, and Chinese.
 TRANSLATIONS = (ROOT / "bench" / "leaflets" / "poem-achalasia.ur.md", ROOT / "bench" / "leaflets" / "poem-achalasia.zh-Hans.md")
 GENERATE = ROOT / "generate.py"
-LIBRARY_FORMATS = "print,large-print,docx,braille"
+LIBRARY_FORMATS = "print,large-print,docx,braille,html"
 SCALE_FORMATS = "docx,braille"  # the quickest two: the scale rows measure what grows with the number of sources
 TODAY = "2026-01-01"
 TARGETS = {"format": 1.25, "efficiency": 0.85, "noop_s": 1.0, "edit_ratio": 1.3, "worker_mb": 300, "help_s": 0.3,
@@ -229,6 +229,40 @@ def epub_row(workdir: Path, repeat: int, source: Path = EXAMPLE) -> dict:
             "floor": "Jinja2 on the same templates with the page's parts worked out, and zipfile on the same files"}
 
 
+def html_floor(leaflet, settings, out_dir: Path, target: Path) -> Callable[[], object]:
+    """Jinja2 alone: the page's two templates rendered from what they show, worked out beforehand,
+    and the page written."""
+    from leafpress.renderers import web_page
+
+    parts = web_page.page_parts(leaflet, settings, out_dir)
+
+    def make() -> None:
+        target.write_text(web_page.render_page(settings, parts), encoding="utf-8")
+
+    return make
+
+
+def html_row(workdir: Path, repeat: int, source: Path = EXAMPLE) -> dict:
+    """The web page, its audio built beforehand (the page lists its chapters), against its floor (html_floor)."""
+    from leafpress.renderers.base import sibling
+
+    settings = load_settings()
+    leaflet = read_leaflet(source)
+    ours_dir = workdir / "html-ours"
+    page = sibling(render_format(leaflet, "audio", ours_dir, settings)["audio"], leaflet, ".html")
+    floor_file = workdir / "floor.html"
+
+    def new_files() -> None:  # both write a new file, as a first build does (see epub_row)
+        floor_file.unlink(missing_ok=True)
+        page.unlink(missing_ok=True)
+
+    ours, floor_s = paired_times(lambda: render_format(leaflet, "html", ours_dir, settings),
+                                 html_floor(leaflet, settings, ours_dir, floor_file), repeat * 5, before=new_files)
+    language = "" if source == EXAMPLE else f" ({leaflet.meta.language})"
+    return {"format": "html" + language, "ours_s": ours, "floor_s": floor_s, "ratio": ours / floor_s, "target": TARGETS["format"],
+            "floor": "Jinja2 on the same templates, with what the page shows worked out"}
+
+
 def reading_row(repeat: int) -> dict:
     """Reading a source into the document model (once per leaflet, whatever the formats), against its
     two parsers alone on the same file; a peer, with no target."""
@@ -362,6 +396,8 @@ def engines_alone(paths: list[Path], formats: str, workdir: Path, built: Path | 
                 engine = synthesiser_for(leaflet, settings)
                 engine.close()
                 steps += engine_floor(engine, settings, output_paths(leaflet, built, ["audio"])["audio_script"], workdir / "floor.wav")
+            elif name == "html":
+                steps.append(html_floor(leaflet, settings, built or workdir / "html-floor-out", target))
             elif name == "epub" and built is not None:
                 steps.append(epub_floor(leaflet, settings, output_paths(leaflet, built, ["audio"])["audio"], target))
         start = time.perf_counter()
@@ -564,6 +600,7 @@ def main(argv: list[str] | None = None) -> int:
         rows += engine_rows(workdir)
         rows.append(braille_row(workdir, args.repeat))
         rows.append(epub_row(workdir, args.repeat))
+        rows.append(html_row(workdir, args.repeat))
         rows.append(reading_row(args.repeat))
         for translation in TRANSLATIONS:
             rows += [*format_rows(workdir, args.repeat, translation), audio_row(workdir, translation)]

@@ -17,7 +17,8 @@ from .settings import PROJECT_ROOT, SETTINGS_FILE
 
 DEFAULT_SOURCE = PROJECT_ROOT / "source"
 DEFAULT_OUT = PROJECT_ROOT / "output"
-FORMAT_NAMES = "print,large-print,docx,audio,braille,epub"  # every renderer (a test holds it to RENDERERS); not imported here, to keep --help fast
+# Every renderer, in build order (a test holds it to RENDERERS; not imported here, to keep --help fast).
+FORMAT_NAMES = "print,large-print,docx,audio,braille,epub,html"
 
 
 def _date(text: str) -> dt.date:
@@ -31,7 +32,7 @@ def make_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="generate.py",
         description="Publish patient leaflets from one Markdown source each: print PDF, "
-        "large-print PDF, Word for translators, an MP3 audio reading and braille.",
+        "large-print PDF, Word for translators, an MP3 audio reading, a web page and braille.",
     )
     parser.add_argument("-v", "--verbose", action="store_true", help="show diagnostic messages")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")

@@ -76,6 +76,18 @@ def read_leaflet(path: Path) -> Leaflet:
     return leaflet_from_bytes(path, path.read_bytes())
 
 
+def read_meta(path: Path) -> Meta:
+    """Read and validate only a source's front matter (its title, language, stamp): what another
+    leaflet's page needs to link it, without parsing its text; raises InputError."""
+    path = Path(path)
+    _slug, file_language = slug_and_language(path)
+    raw = path.read_bytes()
+    if len(raw) > MAX_SOURCE_BYTES:
+        raise InputError.at(path, 1, f"the file is {len(raw):,} bytes, over the {MAX_SOURCE_BYTES:,}-byte limit; split it into smaller leaflets")
+    front, front_line, _body, _body_line = _split_front_matter(path, _decode(path, raw))
+    return _read_meta(path, front, front_line, file_language)[0]
+
+
 def leaflet_from_bytes(path: Path, raw: bytes) -> Leaflet:
     """Read and validate a source's bytes as if they were the file at ``path`` (its name gives
     the slug and language, its folder the images); raises InputError listing every problem."""

@@ -106,6 +106,17 @@ class LibraryOptions:
 
 
 @dataclass(frozen=True)
+class WebOptions:
+    """The ``web:`` settings: where the output folder is published, if it is."""
+
+    base_url: str = ""  # https://leaflets.example.org: the PDFs then print each leaflet's web address and its QR code
+
+    def page_url(self, slug: str, stem: str) -> str:
+        """The address of a leaflet's web page once the output folder is published at ``base_url``."""
+        return f"{self.base_url.rstrip('/')}/{slug}/{stem}.html"
+
+
+@dataclass(frozen=True)
 class Settings:
     organisation: Organisation
     colours: Colours = field(default_factory=Colours)
@@ -118,6 +129,7 @@ class Settings:
     braille: BrailleOptions = field(default_factory=BrailleOptions)
     reviews: ReviewOptions = field(default_factory=ReviewOptions)
     library: LibraryOptions = field(default_factory=LibraryOptions)
+    web: WebOptions = field(default_factory=WebOptions)
     fonts: FontOptions = field(default_factory=FontOptions)
     layouts_dir: Path = LAYOUTS_DIR
     fonts_dir: Path = FONTS_DIR
@@ -172,7 +184,7 @@ class _SettingsReader:
             kind = fields[key].type
             nested = {"PatientAdvice": PatientAdvice, "Organisation": Organisation, "Colours": Colours,
                       "PageOptions": PageOptions, "DocxOptions": DocxOptions, "AudioOptions": AudioOptions, "BrailleOptions": BrailleOptions,
-                      "ReviewOptions": ReviewOptions, "LibraryOptions": LibraryOptions}.get(kind)
+                      "ReviewOptions": ReviewOptions, "LibraryOptions": LibraryOptions, "WebOptions": WebOptions}.get(kind)
             if kind == "FontOptions":
                 values[key] = self.fonts(value, dotted)
             elif dotted == "audio.voices":
@@ -273,7 +285,7 @@ class _SettingsReader:
         if any(p.message.startswith("colour") for p in self.problems):
             return
         c = settings.colours
-        for fg, bg in (("text", "background"), ("brand", "background"), ("text", "callout_background")):
+        for fg, bg in (("text", "background"), ("brand", "background"), ("text", "callout_background"), ("brand", "callout_background")):
             ratio = contrast_ratio(getattr(c, fg), getattr(c, bg))
             if ratio < MIN_CONTRAST:
                 self.problem(
@@ -303,8 +315,22 @@ class _SettingsReader:
         if not re.fullmatch(r"[A-Za-z][A-Za-z0-9_]*", settings.docx.do_not_translate_style):
             self.problem("docx.do_not_translate_style", "docx.do_not_translate_style must be one word of letters, digits and '_', "
                          "as translation tools match it exactly: DoNotTranslate, tw4winInternal or NOTRANSLATE")
+        if settings.web.base_url and not _is_web_address(settings.web.base_url):
+            self.problem("web.base_url", f"web.base_url '{settings.web.base_url}' must be the http:// or https:// address the output "
+                         "folder is published at, with no spaces, '?' or '#', like https://leaflets.example.org; or empty")
         if settings.organisation.logo and not (settings.layouts_dir / settings.organisation.logo).is_file():
             self.problem("organisation.logo", f"logo '{settings.organisation.logo}' not found in {settings.layouts_dir}")
+
+
+def _is_web_address(text: str) -> bool:
+    from urllib.parse import urlsplit
+
+    try:
+        parts = urlsplit(text)
+    except ValueError:
+        return False
+    return (parts.scheme in ("http", "https") and bool(parts.hostname) and not parts.query and not parts.fragment
+            and "?" not in text and "#" not in text and not any(char.isspace() for char in text))
 
 
 def contrast_ratio(foreground: str, background: str) -> float:

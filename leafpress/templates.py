@@ -58,6 +58,12 @@ def keep_together(text: str, rtl: bool) -> Markup:
     return Markup("".join([*pieces, escape(text[position:])]))
 
 
+def address_lines(address: str) -> Markup:
+    """A web address as HTML that may break after a slash and nowhere else: never at a hyphen, which a
+    reader would take for a word broken in two. (Its element is set left to right, in any language.)"""
+    return Markup("<wbr>".join(f'<span class="nobreak">{escape(part)}</span>' for part in re.findall(r"[^/]*/|[^/]+$", address)))
+
+
 def isolate_ltr(text: str, rtl: bool) -> str:
     """Plain text with its left-to-right runs isolated, where the text is right to left (for CSS strings)."""
     return LTR_RUN.sub(lambda match: _isolated(match.group()), text) if rtl else text
@@ -67,6 +73,17 @@ def _isolated(run: str) -> str:
     """A run in an isolate if it needs one: one word or number ("NHS", "17:00") keeps its order alone,
     and isolating it would only part it from the punctuation after it."""
     return run if re.fullmatch(r"[\w:]+", run) else f"{LEFT_TO_RIGHT_ISOLATE}{run}{POP_DIRECTIONAL_ISOLATE}"
+
+
+IMAGE_TYPES = {".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg"}  # what a leaflet may show (reader.IMAGE_SUFFIXES)
+
+
+def data_url(path: Path) -> str:
+    """A picture as a ``data:`` URL, so a page holds it and loads nothing else for it."""
+    import base64
+
+    path = Path(path)
+    return f"data:{IMAGE_TYPES[path.suffix.lower()]};base64,{base64.b64encode(path.read_bytes()).decode('ascii')}"
 
 
 @cache
@@ -82,6 +99,8 @@ def environment(layouts_dir: Path) -> jinja2.Environment:
         printable_url=printable_url,
         plain_text=plain_text,
         file_url=lambda path: Path(path).as_uri(),
+        data_url=data_url,
         keep_together=keep_together,
+        address_lines=address_lines,
     )
     return env

@@ -232,7 +232,8 @@ def test_build_only_docx(tmp_path):
                 "next_review": "2025-06",
                 "review_status": "ok",
                 "outputs": {"print": None, "large_print": None, "docx": "good/good.docx", "audio": None, "audio_script": None,
-                            "translation_brief": "good/good.translation-brief.txt", "xliff": "good/good.xlf", "braille": None, "epub": None},
+                            "translation_brief": "good/good.translation-brief.txt", "xliff": "good/good.xlf", "braille": None,
+                            "epub": None, "html": None},
             }
         ]
     }
@@ -290,7 +291,7 @@ def test_build_audio_keeps_stdout_clean(tmp_path):
     assert "About this leaflet" in (out / "good" / "good.audio.txt").read_text(encoding="utf-8")
     outputs = manifest(out)["leaflets"][0]["outputs"]
     assert outputs == {"print": None, "large_print": None, "docx": None, "audio": "good/good.mp3", "audio_script": "good/good.audio.txt",
-                       "translation_brief": None, "xliff": None, "braille": None, "epub": None}
+                       "translation_brief": None, "xliff": None, "braille": None, "epub": None, "html": None}
 
 
 # reviews ----------------------------------------------------------------------------

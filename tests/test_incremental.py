@@ -23,7 +23,7 @@ from leafpress.speech import espeak
 
 from .conftest import FIXTURES, run_cli, write_leaflet
 
-FORMATS = ["print", "large-print", "docx", "audio", "braille", "epub"]
+FORMATS = ["print", "large-print", "docx", "audio", "braille", "epub", "html"]
 TODAY = dt.date(2026, 1, 1)
 FRONT = """\
 title: {title}
@@ -149,7 +149,7 @@ def test_touching_a_source_without_changing_it_rebuilds_nothing(library):
 def test_image_edit_rebuilds_the_formats_that_show_it(library):
     image = library.src / "images" / "diagram.png"
     image.write_bytes(image.read_bytes() + b"\0")  # trailing bytes after IEND: still a valid PNG
-    assert library.build() == every(["alpha"], ["print", "large-print", "docx", "epub"])
+    assert library.build() == every(["alpha"], ["print", "large-print", "docx", "epub", "html"])
     assert set(library.report.built[0].reasons.values()) == {"an image changed"}
 
 
@@ -159,10 +159,10 @@ def test_settings_edit_rebuilds_everything(library):
     assert library.build() == every()
 
 
-def test_layout_edit_rebuilds_the_pdfs_word_and_book_not_the_audio(library):
+def test_layout_edit_rebuilds_the_pdfs_word_book_and_web_page_not_the_audio(library):
     css = library.layouts / "leaflet.css.j2"
     css.write_text(css.read_text() + "\n/* a tweak */\n", encoding="utf-8")
-    assert library.build() == every(formats=["print", "large-print", "docx", "epub"])
+    assert library.build() == every(formats=["print", "large-print", "docx", "epub", "html"])
     assert {reason for r in library.report.built for reason in r.reasons.values()} == {"the layouts changed"}
 
 
@@ -192,6 +192,35 @@ def test_catalogue_edit_rebuilds_the_leaflets_of_its_language_only(library):
     assert len(library.report.built) == 3
 
 
+def test_a_new_or_changed_translation_rebuilds_the_web_pages_that_link_it(library):
+    translation = write_leaflet(library.src, "alpha.pl.md", body="## O ulotce\n\nTekst.\n", front=FRONT.format(title="Alfa"))
+    assert library.build() == {("alpha", name) for name in FORMATS}
+    assert {r.source.name: r.reasons.get("html") for r in library.report.built} == {
+        "alpha.md": "its other languages changed", "alpha.pl.md": "not built before"}
+    assert [r.source.name for r in library.report.built if set(r.reasons) != {"html"}] == ["alpha.pl.md"]
+    translation.write_text(translation.read_text(encoding="utf-8").replace("Tekst.", "Inny tekst."), encoding="utf-8")
+    assert library.build() == {("alpha", name) for name in FORMATS}  # the original's page: only its links could change
+    assert {r.source.name: sorted(r.reasons) for r in library.report.built} == {"alpha.md": ["html"], "alpha.pl.md": sorted(FORMATS)}
+    translation.unlink()
+    assert library.build() == {("alpha", "html")}
+    assert library.build() == set()
+
+
+def test_the_web_page_is_rebuilt_after_an_audio_built_without_it(library):
+    """Its chapter list and player come from the MP3 of whichever build made it last."""
+    library.a.write_text(library.a.read_text().replace("Some text.", "Other words."), encoding="utf-8")
+    assert library.build(formats=["audio"]) == {("alpha", "audio")}
+    assert library.build() == {("alpha", name) for name in FORMATS if name != "audio"}
+    assert library.report.built[0].reasons["html"] == "the source changed"
+    (library.out / "alpha" / "alpha.mp3").write_text("a new recording\n", encoding="utf-8")
+    assert library.build(formats=["audio"]) == {("alpha", "audio")}
+    assert library.build(formats=["html"]) == {("alpha", "html")}
+    assert library.report.built[0].reasons == {"html": "its audio changed"}
+    assert library.build() == {("alpha", "epub")}  # the book holds the audio: it too is made again
+    assert library.report.built[0].reasons == {"epub": "its audio changed"}
+    assert library.build() == set()
+
+
 def test_index_template_edit_rebuilds_no_leaflet_but_the_index(library):
     template = library.layouts / "index.html.j2"
     template.write_text(template.read_text().replace("<h1>Patient information leaflets</h1>", "<h1>Our leaflets</h1>"), encoding="utf-8")
@@ -199,33 +228,36 @@ def test_index_template_edit_rebuilds_no_leaflet_but_the_index(library):
     assert "<h1>Our leaflets</h1>" in (library.out / "index.html").read_text()
 
 
-def test_font_edit_rebuilds_the_pdfs_only(library):
+def test_font_edit_rebuilds_the_pdfs_and_the_web_page_only(library):
     font = next(library.fonts.rglob("*.ttf"))
     font.write_bytes(font.read_bytes() + b"\0")
-    assert library.build() == every(formats=["print", "large-print"])
+    assert library.build() == every(formats=["print", "large-print", "html"])
     assert {reason for r in library.report.built for reason in r.reasons.values()} == {"the fonts changed"}
 
 
-def test_pronunciation_list_edit_rebuilds_the_audio_and_the_book_that_holds_it(library):
+def test_pronunciation_list_edit_rebuilds_the_audio_and_what_is_made_from_it(library):
     path = library.layouts / "pronunciations.yaml"
     path.write_text(path.read_text() + "knee: nee\n", encoding="utf-8")
-    assert library.build() == every(formats=["audio", "epub"])
-    assert {reason for r in library.report.built for reason in r.reasons.values()} == {"the pronunciation list changed"}
+    assert library.build() == every(formats=["audio", "epub", "html"])
+    assert library.report.built[0].reasons == {"audio": "the pronunciation list changed", "epub": "the pronunciation list changed",
+                                               "html": "its audio is rebuilt"}
     assert library.build() == set()
 
 
-def test_an_audio_file_edited_by_hand_rebuilds_it_and_the_book(library):
+def test_an_audio_file_edited_by_hand_rebuilds_it_the_book_and_the_page(library):
     mp3 = library.out / "alpha" / "alpha.mp3"
     mp3.write_text("damaged\n", encoding="utf-8")
-    assert library.build() == {("alpha", "audio"), ("alpha", "epub")}
+    assert library.build() == {("alpha", "audio"), ("alpha", "epub"), ("alpha", "html")}
     assert library.build() == set()
 
 
-def test_the_book_alone_builds_the_audio_it_is_made_from_first(library, tmp_path):
-    out = tmp_path / "alone"
+def test_the_book_alone_builds_the_audio_it_needs_first_and_the_page_alone_does_not(library, tmp_path):
     library.rendered.clear()
-    build_module.build([library.a], out, build_module.parse_formats("epub"), library.settings(), TODAY)
+    build_module.build([library.a], tmp_path / "book", build_module.parse_formats("epub"), library.settings(), TODAY)
     assert library.rendered == [("alpha", "audio"), ("alpha", "epub")]
+    library.rendered.clear()
+    build_module.build([library.a], tmp_path / "page", build_module.parse_formats("html"), library.settings(), TODAY)
+    assert library.rendered == [("alpha", "html")]
 
 
 def test_new_tool_version_rebuilds_everything(library, tmp_path, monkeypatch):
@@ -240,8 +272,9 @@ def test_new_tool_version_rebuilds_everything(library, tmp_path, monkeypatch):
 
 def test_deleted_output_file_rebuilds_its_format(library):
     (library.out / "alpha" / "alpha.audio.txt").unlink()
-    assert library.build() == {("alpha", "audio"), ("alpha", "epub")}  # the book holds the audio made again
-    assert library.report.built[0].reasons == {"audio": "alpha/alpha.audio.txt is missing", "epub": "its audio is rebuilt"}
+    assert library.build() == {("alpha", "audio"), ("alpha", "epub"), ("alpha", "html")}  # made from the audio made again
+    assert library.report.built[0].reasons == {"audio": "alpha/alpha.audio.txt is missing", "epub": "its audio is rebuilt",
+                                               "html": "its audio is rebuilt"}
     assert (library.out / "alpha" / "alpha.audio.txt").is_file()
 
 
@@ -382,8 +415,8 @@ def test_new_speech_engine_version_rebuilds_the_audio_and_book_only(library, tmp
     library.build()
     assert library.build() == set()
     fake.write_text("#!/bin/sh\necho 'eSpeak NG text-to-speech: 1.52  Data at: /usr/lib'\n", encoding="utf-8")
-    assert library.build() == every(formats=["audio", "epub"])
-    assert {reason for r in library.report.built for reason in r.reasons.values()} == {"the speech engine was updated", "its audio is rebuilt"}
+    assert library.build() == every(formats=["audio", "epub", "html"])
+    assert {r.reasons["audio"] for r in library.report.built} == {"the speech engine was updated"}
 
 
 def test_new_liblouis_tables_rebuild_the_braille_only(library, tmp_path, monkeypatch):

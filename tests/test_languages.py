@@ -261,8 +261,10 @@ def test_a_language_with_no_voice_fails_only_its_audio(tmp_path):
     assert result.returncode == 1
     assert f"{path}: audio: no speech voice for language 'so' is installed" in result.stderr
     names = sorted(p.name for p in (out / "leaflet").iterdir())
-    assert names == ["leaflet.so.docx", "leaflet.so.large-print.pdf", "leaflet.so.print.pdf",
+    assert names == ["leaflet.so.docx", "leaflet.so.html", "leaflet.so.large-print.pdf", "leaflet.so.print.pdf",
                      "leaflet.so.translation-brief.txt", "leaflet.so.xlf"]
+    page = (out / "leaflet" / "leaflet.so.html").read_text(encoding="utf-8")
+    assert "leaflet.so.mp3" not in page and "<audio" not in page  # it links only what was made
 
 
 def test_a_returned_right_to_left_word_file_imports_and_builds_right_to_left(tmp_path):

@@ -247,7 +247,8 @@ def test_manifest_lists_every_leaflet_with_relative_paths_that_exist(built):
     for entry in entries:
         assert set(entry) == {"slug", "source", "title", "language", "resource_number", "last_reviewed",
                               "next_review", "review_status", "outputs", "voice"}  # voice: whoever read the audio
-        assert set(entry["outputs"]) == {"print", "large_print", "docx", "audio", "audio_script", "translation_brief", "xliff", "braille", "epub"}
+        assert set(entry["outputs"]) == {"print", "large_print", "docx", "audio", "audio_script", "translation_brief", "xliff", "braille", "epub",
+                                         "html"}
         for key, relative in entry["outputs"].items():
             if relative is None:  # no braille table for the language yet: the build said so
                 assert key == "braille" and entry["language"] in ("ar", "ur", "bn", "zh-Hans")

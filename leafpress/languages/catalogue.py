@@ -54,6 +54,13 @@ class Catalogue:
         """Whose month names and plural rules the text follows: English's where English stands in."""
         return self.language if self.found else REFERENCE
 
+    def braille_table(self, english: str) -> str:
+        """The liblouis table list of the language's braille: ``english`` (the settings' braille.table) for
+        English, else the catalogue's own; empty while no braille reader of the language has checked one."""
+        if language_info(self.language).english and english:
+            return english
+        return str(self.entries.get("braille.table", "")) if self.found else ""
+
     def template(self, key: str) -> str:
         """The text of ``key`` with its placeholders left in, for the caller to fill."""
         return self.entries[key]

@@ -35,7 +35,7 @@ from .reviews import ReviewFacts
 log = logging.getLogger(__name__)
 
 MANIFEST_NAME = "manifest.json"
-OUTPUT_KEYS = ("print", "large_print", "docx", "audio", "audio_script", "translation_brief", "xliff", "braille", "epub")
+OUTPUT_KEYS = ("print", "large_print", "docx", "audio", "audio_script", "translation_brief", "xliff", "braille", "epub", "html")
 # A build writes the manifest and build state this often (and when it ends), so a killed build
 # leaves a manifest listing most of what it made and the next one resumes from there.
 CHECKPOINT_SECONDS = 2
@@ -114,14 +114,14 @@ def _markdown_files(folder: Path) -> list[str]:
 
 
 def parse_formats(text: str | None) -> list[str]:
-    """The formats named (all when none is), with the formats they are made from, in build order."""
+    """The formats named (all when none is), with the formats they need, in build order."""
     if not text:
         return list(RENDERERS)
     names = [name.strip() for name in text.split(",") if name.strip()]
     unknown = [n for n in names if n not in RENDERERS]
     if unknown or not names:
         raise UsageError(f"unknown format '{','.join(unknown) or text}'; choose from {','.join(RENDERERS)}")
-    wanted = set(names) | {read for name in names for read in RENDERERS[name].reads}
+    wanted = set(names) | {needed for name in names for needed in RENDERERS[name].needs}
     return [name for name in RENDERERS if name in wanted]
 
 

@@ -42,15 +42,17 @@ FORMAT_INPUTS: dict[str, tuple[str, ...]] = {
     "docx": ("images", "settings", "templates", "catalogue", "tool"),
     "audio": ("settings", "catalogue", "pronunciations", "speech_engine", "tool"),
     "braille": ("settings", "catalogue", "braille_engine", "tool"),
-    # and the audio's files (Renderer.reads): the script is made again to pair the page with them
+    # The EPUB and the web page are made from the audio's files too (Renderer.reads); the EPUB from
+    # the audio's script as well, made again to pair the text with the MP3's sentences.
     "epub": ("images", "settings", "templates", "catalogue", "pronunciations", "tool"),
+    "html": ("images", "settings", "templates", "catalogue", "fonts", "languages", "tool"),  # links its other languages
 }
 # For a format not listed above: everything.
-ALL_INPUTS = ("images", "settings", "templates", "catalogue", "fonts", "pronunciations", "speech_engine", "braille_engine", "tool")
+ALL_INPUTS = ("images", "settings", "templates", "catalogue", "fonts", "languages", "pronunciations", "speech_engine", "braille_engine", "tool")
 # Files in layouts/ that no leaflet is made from (the pronunciation list counts for audio only).
 NOT_TEMPLATES = frozenset({"pronunciations.yaml", "index.html.j2"})
 TABLES = "/usr/share/liblouis/tables"  # liblouis-data
-ENGINES = ("weasyprint", "pikepdf", "python-docx", "pyttsx3", "lameenc", "mutagen", "numpy", "jinja2", "markdown-it-py", "pyyaml")
+ENGINES = ("weasyprint", "pikepdf", "python-docx", "pyttsx3", "lameenc", "mutagen", "numpy", "jinja2", "markdown-it-py", "pyyaml", "segno")
 
 REASONS = {
     "source": "the source changed",
@@ -59,6 +61,8 @@ REASONS = {
     "templates": "the layouts changed",
     "catalogue": "its language's fixed text changed",
     "fonts": "the fonts changed",
+    "languages": "its other languages changed",
+    "audio": "its audio changed",
     "pronunciations": "the pronunciation list changed",
     "speech_engine": "the speech engine was updated",
     "braille_engine": "liblouis was updated",
@@ -174,6 +178,7 @@ class Inputs:
         self._catalogues: dict[str, str] = {}  # language -> hash of its catalogue files
         self._formats: dict[str, dict[str, str]] = {}  # format -> its inputs shared by every leaflet (Inputs._shared)
         self._reads: dict[str, tuple[str, ...]] = {}
+        self._sources: dict[Path, dict[str, list[str]]] = {}  # folder -> slug -> the names of its sources there
 
     def file(self, path: Path) -> str:
         path = Path(path).resolve()
@@ -263,6 +268,19 @@ class Inputs:
                 versions.append(f"{engine} absent")
         return digest(code, sys.version, *versions)
 
+    def languages(self, source: Path) -> str:
+        """The leaflet's other language versions (``<slug>.md``, ``<slug>.<lang>.md`` beside it), by
+        name and content (a translation that stops or starts building changes the links to it); the
+        folder is listed once per build, so a library of thousands is not listed thousands of times."""
+        folder = source.parent.resolve()
+        if folder not in self._sources:
+            by_slug: dict[str, list[str]] = {}
+            for path in folder.glob("*.md"):
+                by_slug.setdefault(path.name.partition(".")[0], []).append(path.name)
+            self._sources[folder] = {slug: sorted(names) for slug, names in by_slug.items()}
+        others = [name for name in self._sources[folder].get(source.name.partition(".")[0], []) if name != source.name]
+        return digest(*(part for name in others for part in (name, self.file(folder / name))))
+
     def images(self, source: Path, record: Mapping | None) -> str:
         """The images the source used when last built (the same source uses the same images)."""
         names = (record or {}).get("images") or []
@@ -275,13 +293,15 @@ class Inputs:
             hashes["images"] = self.images(source, record)
         if "catalogue" in hashes:
             hashes["catalogue"] = self.catalogue((record or {}).get("language"))
+        if "languages" in hashes:
+            hashes["languages"] = self.languages(source)
         for name in self.reads(format_name):
             hashes[f"{READ_PREFIX}{name}"] = files_made_by(record, name)
         return hashes
 
     def _shared(self, format_name: str) -> dict[str, str]:
         """The hashes of a format's inputs that are the same for every leaflet, with a place kept
-        (in order) for the source, images and catalogue: worked out once per build."""
+        (in order) for the source, images, catalogue and languages: worked out once per build."""
         if format_name not in self._formats:
             shared = {
                 "settings": lambda: self.settings_hash,
@@ -294,7 +314,7 @@ class Inputs:
             }
             hashes = {"source": ""}
             for name in FORMAT_INPUTS.get(format_name, ALL_INPUTS):
-                hashes[name] = shared[name]() if name in shared else ""  # images, catalogue: the leaflet's own
+                hashes[name] = shared[name]() if name in shared else ""  # images, catalogue, languages: the leaflet's own
             self._formats[format_name] = hashes
         return self._formats[format_name]
 
@@ -348,13 +368,20 @@ def stale_formats(
             reasons[name] = "not built before"
         elif ((before := previous.get("inputs", {})) != hashes[name]
               and (changed := next((key for key, value in hashes[name].items() if before.get(key) != value), None))):
-            reasons[name] = REASONS.get(changed, f"{changed.removeprefix(READ_PREFIX)} changed")
+            reasons[name] = REASONS.get(changed) or _changed(changed)
         elif problem := outputs.problem(previous.get("files") or {}):
             reasons[name] = problem
     for name in formats:  # in build order: a format made from another's files is rebuilt after it
         if name not in reasons and (read := next((r for r in inputs.reads(name) if r in reasons), None)):
             reasons[name] = f"its {read} is rebuilt"
     return Stale(reasons, hashes, stat_now)
+
+
+def _changed(input_name: str) -> str:
+    """Why a format is rebuilt, for an input REASONS doesn't word: ``its audio changed``."""
+    if input_name.startswith(READ_PREFIX):
+        return f"its {input_name.removeprefix(READ_PREFIX)} changed"
+    return f"{input_name} changed"
 
 
 class OutputFolder:

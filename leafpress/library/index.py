@@ -32,6 +32,7 @@ FILE_LABELS = {
     "translation_brief": "Translation brief",
     "xliff": "XLIFF (for translation tools)",
     "braille": "Braille (BRF, for an embosser)",
+    "html": "Web page",
 }
 STATUS_LABELS = {"overdue": "Overdue", "due-soon": "Due soon", "ok": "Up to date"}
 ROWS_START, ROWS_END = b'<tbody id="', b"</tbody>"  # around each leaflet's rows in leafpress's template
@@ -57,10 +58,11 @@ def index_rows(entries: Sequence[dict], out_dir: Path, today: dt.date) -> list[d
         for key, relative in (entry.get("outputs") or {}).items():
             size = _file_size(out_dir, relative)
             if size is not None:
-                files.append({"label": FILE_LABELS.get(key, key), "href": quote(Path(relative).as_posix()), "size": _size(size)})
+                files.append({"key": key, "label": FILE_LABELS.get(key, key), "href": quote(Path(relative).as_posix()), "size": _size(size)})
         status = review_status(next_review, today)
         version = {
             "title": entry.get("title", ""),
+            "page": next((file["href"] for file in files if file["key"] == "html"), None),  # the title links the web page
             "language": entry.get("language", ""),
             "direction": language_info(entry.get("language") or "und").direction,
             "resource_number": entry.get("resource_number", ""),

@@ -209,6 +209,7 @@ class RecordingTags:
 
     sentences: tuple[tuple[str, int, int], ...]  # each sentence, where its speech starts and ends (ms)
     voice: str  # the voice that read it, "engine:voice"
+    chapters: tuple[tuple[str, int, int], ...] = ()  # each chapter's title, start and end (ms), in order
 
 
 _made_here: tuple[tuple[int, int, int], RecordingTags] | None = None  # the last MP3 this process made: (inode, size, mtime), its tags
@@ -220,22 +221,27 @@ def _identity(path: Path) -> tuple[int, int, int]:
 
 
 def read_recording_tags(path: Path) -> RecordingTags:
-    """The sentences' timings and the voice, as write_tags wrote them (none in an MP3 of an earlier
-    version): from memory when this process has just made that very file (a build makes the
-    audio, then the book), else from the MP3, parsing those frames only."""
-    from mutagen.id3 import ID3, SYLT, TXXX, ID3NoHeaderError
+    """The sentences' timings, the voice and the chapters, as write_tags wrote them (no sentences in
+    an MP3 of an earlier version): from memory when this process has just made that very file (a
+    build makes the audio, then the book and the page), else from the MP3, parsing those frames
+    only. Empty for a file that is not an MP3 with tags."""
+    from mutagen import MutagenError
+    from mutagen.id3 import CHAP, ID3, SYLT, TIT2, TXXX
 
-    if _made_here is not None and _made_here[0] == _identity(path):
-        return _made_here[1]
     try:
-        tags = ID3(str(path), known_frames={"SYLT": SYLT, "TXXX": TXXX})
-    except ID3NoHeaderError:
+        if _made_here is not None and _made_here[0] == _identity(path):
+            return _made_here[1]
+        tags = ID3(str(path), known_frames={"SYLT": SYLT, "TXXX": TXXX, "CHAP": CHAP, "TIT2": TIT2})
+    except (MutagenError, OSError):
         return RecordingTags((), "")
     entries = next((list(frame.text) for frame in tags.getall("SYLT") if frame.desc == SENTENCES_DESC), [])
     voice = tags.getall("TXXX:voice")
+    chapters = sorted(tags.getall("CHAP"), key=lambda frame: frame.start_time)
     return RecordingTags(
         tuple((text, start, end) for (text, start), (_gap, end) in zip(entries[::2], entries[1::2], strict=False) if text),
         str(voice[0].text[0]) if voice else "",
+        tuple((str(frame.sub_frames["TIT2"].text[0]) if "TIT2" in frame.sub_frames else "", frame.start_time, frame.end_time)
+              for frame in chapters),
     )
 
 
@@ -272,7 +278,7 @@ def render(leaflet: Leaflet, settings: Settings, targets: Mapping[str, Path]) ->
     write_tags(targets["audio"], leaflet, settings, recording, synthesiser.voice)
     targets["audio_script"].write_text(script.text(), encoding="utf-8")
     global _made_here
-    _made_here = (_identity(targets["audio"]), RecordingTags(recording.sentence_times_ms, synthesiser.voice.key))
+    _made_here = (_identity(targets["audio"]), RecordingTags(recording.sentence_times_ms, synthesiser.voice.key, recording.chapter_times_ms))
 
     expected = recording.samples.size / recording.sample_rate
     actual = MP3(str(targets["audio"])).info.length

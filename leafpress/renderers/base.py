@@ -20,14 +20,17 @@ class Renderer:
 
     ``outputs`` maps each manifest key this format fills (``print``, ``audio_script``…)
     to the file-name suffix it is written under; ``render`` writes exactly those files.
-    ``reads`` names the formats whose files it is made from (the read-along EPUB holds the
-    audio): they are built with it, before it, and rebuilding them rebuilds it.
+    ``reads`` names the formats whose files it is made from when they are there (the web page
+    lists the MP3's chapters): they are built before it, and rebuilding them rebuilds it.
+    ``needs`` names those it cannot be made without (the read-along EPUB holds the audio): asking
+    for it asks for them too.
     """
 
     name: str
     outputs: Mapping[str, str]
     render: RenderFunction
     reads: tuple[str, ...] = ()
+    needs: tuple[str, ...] = ()
 
 
 def sibling(target: Path, leaflet: Leaflet, suffix: str) -> Path:

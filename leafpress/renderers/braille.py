@@ -21,7 +21,6 @@ from pathlib import Path
 
 from ..errors import RenderError
 from ..languages.catalogue import Catalogue, catalogue_for
-from ..languages.tags import language_info
 from ..model import Block, Bold, Callout, Heading, Image, Inline, Leaflet, Link, ListBlock, Paragraph, Table, Text, plain_text
 from ..settings import BrailleOptions, Settings
 from ..templates import printable_url
@@ -87,9 +86,7 @@ def _spaced_units(engine: Louis) -> bool:
 
 def table_for(leaflet: Leaflet, settings: Settings, labels: Catalogue) -> str:
     """The liblouis table list of the leaflet's language: the settings' for English leaflets, else its catalogue's."""
-    if language_info(leaflet.meta.language).english and settings.braille.table:
-        return settings.braille.table
-    table = str(labels.entries.get("braille.table", "")) if labels.found else ""
+    table = labels.braille_table(settings.braille.table)
     if not table:
         raise RenderError(f"there is no braille table for language '{leaflet.meta.language}'; name a liblouis table as braille.table "
                           f"in its catalogue (layouts/languages/), once a braille reader of the language has checked it")

@@ -296,4 +296,4 @@ def render(leaflet: Leaflet, settings: Settings, targets: Mapping[str, Path]) ->
     write_epub(targets["epub"], files)
 
 
-RENDERER = Renderer(name="epub", outputs={"epub": ".epub"}, render=render, reads=("audio",))
+RENDERER = Renderer(name="epub", outputs={"epub": ".epub"}, render=render, reads=("audio",), needs=("audio",))

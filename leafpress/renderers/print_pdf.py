@@ -13,17 +13,16 @@ from urllib.parse import unquote, urlparse
 from urllib.request import url2pathname
 
 from ..errors import RenderError
-from ..languages.catalogue import STAMP_SEPARATOR, Catalogue, catalogue_for
-from ..languages.fonts import FontFile, FontPlan, face_bytes, plan_fonts
+from ..languages.catalogue import STAMP_SEPARATOR, catalogue_for
+from ..languages.fonts import FontFile, FontPlan, face_bytes
 from ..languages.tags import language_info
-from ..model import Leaflet, Link
-from ..segments import segments
+from ..model import Leaflet
 from ..settings import PageOptions, Settings
 from ..templates import css_string, environment, isolate_ltr
 from .base import ProcessCache, Renderer
+from .typefaces import printable_fonts
 
 XMP_NAMESPACE = "urn:leafpress:ns:leaflet:1.0#"  # the stamp's fields in the PDF's XMP metadata
-DRAWN_BY_THE_LAYOUT = "•–·0123456789."  # list markers and numbers, page numbers, the stamp's separator
 
 
 @dataclass(frozen=True)
@@ -34,6 +33,7 @@ class LeafletPage:
     css: str  # the brand stylesheet, with the @font-face rules of the leaflet's fonts
     stamp_css: str  # the footer stamp of this leaflet
     fonts: FontPlan
+    web_qr: str = ""  # the QR code of the leaflet's web address, a data: URL, when web.base_url is set
 
 
 def leaflet_html(leaflet: Leaflet, settings: Settings, variant: str) -> LeafletPage:
@@ -46,14 +46,19 @@ def leaflet_html(leaflet: Leaflet, settings: Settings, variant: str) -> LeafletP
     labels = catalogue_for(leaflet.meta.language, settings.layouts_dir)
     info = language_info(leaflet.meta.language)
     logo = settings.logo_path
+    web_address = settings.web.page_url(leaflet.slug, leaflet.stem) if settings.web.base_url else ""
+    web_qr = qr_code(web_address, settings) if web_address else ""
     html = env.get_template("leaflet.html.j2").render(
         leaflet=leaflet,
         meta=leaflet.meta,
         organisation=settings.organisation,
         variant=variant,
+        web=False,
         logo_url=logo.resolve().as_uri() if logo else "",
         text=labels.text,
         stamp=labels.stamp_parts(leaflet.meta),
+        web_address=web_address,
+        web_qr=web_qr,
         direction=info.direction,
         rtl=info.rtl,
     )
@@ -72,14 +77,15 @@ def leaflet_html(leaflet: Leaflet, settings: Settings, variant: str) -> LeafletP
         large_print=variant == "large-print",
     )
     stamp_css = env.get_template("page-stamp.css.j2").render(stamp=stamp, side="right" if info.rtl else "left")
-    return LeafletPage(html, css, stamp_css, fonts)
+    return LeafletPage(html, css, stamp_css, fonts, web_qr)
 
 
-def printable_fonts(leaflet: Leaflet, settings: Settings) -> FontPlan:
-    """The fonts the leaflet's PDFs are set in; InputError for a character none of them has."""
-    labels = catalogue_for(leaflet.meta.language, settings.layouts_dir)
-    return plan_fonts(printed_text(leaflet, settings, labels), language_info(leaflet.meta.language), settings.fonts,
-                      settings.settings_file, lambda char: _locate(char, leaflet, labels.path, settings.settings_file))
+def qr_code(address: str, settings: Settings) -> str:
+    """A QR code of ``address`` as an SVG ``data:`` URL (drawn as vectors, sharp at any size), dark on the page's
+    background with the four-module quiet zone scanners need; error correction M survives a smudge or a fold."""
+    import segno
+
+    return segno.make(address, error="m", micro=False).svg_data_uri(dark=settings.colours.text, light=settings.colours.background, border=4)
 
 
 def footer_stamp(parts: tuple[str, ...], variant: str) -> str:
@@ -105,39 +111,10 @@ def page_number_content(label: str) -> str:
     return " ".join(parts)
 
 
-def printed_text(leaflet: Leaflet, settings: Settings, labels: Catalogue) -> str:
-    """Every character the PDFs draw: the leaflet's text, its links' addresses, the fixed text and the brand."""
-    org = settings.organisation
-    texts = segments(leaflet)
-    links = [span.href for segment in texts for span in _spans(segment.inlines) if isinstance(span, Link)]
-    brand = [org.name, org.switchboard, org.website, org.patient_advice.name, org.patient_advice.phone, org.patient_advice.email]
-    return "\n".join([*(segment.text for segment in texts), leaflet.meta.department or "", *links, *brand,
-                      *labels.values("print."), *labels.stamp_parts(leaflet.meta), DRAWN_BY_THE_LAYOUT])
-
-
-def _spans(spans):
-    """Every span, those inside bold and links included."""
-    for span in spans:
-        yield span
-        yield from _spans(getattr(span, "children", ()))
-
-
-def _locate(char: str, leaflet: Leaflet, catalogue: Path, settings_file: Path) -> tuple[Path, int] | None:
-    """The first line, in the source, the catalogue or the settings, that holds ``char``."""
-    for path in (leaflet.source, catalogue, settings_file):
-        try:
-            lines = path.read_text(encoding="utf-8").splitlines()
-        except OSError:
-            continue
-        for number, line in enumerate(lines, start=1):
-            if char in line:
-                return path, number
-    return None
-
-
-def url_fetcher(allowed: tuple[Path, ...], fonts: tuple[FontFile, ...] = ()):
+def url_fetcher(allowed: tuple[Path, ...], fonts: tuple[FontFile, ...] = (), made: tuple[str, ...] = ()):
     """A WeasyPrint fetcher that serves files under ``allowed`` folders, the leaflet's font files
-    (a face of a collection as a font file of its own), and nothing else."""
+    (a face of a collection as a font file of its own), the ``data:`` URLs the layout itself
+    ``made`` (the web address's QR code), and nothing else."""
     from weasyprint.urls import URLFetcher, URLFetcherResponse
 
     collection_faces = {file.url: file for file in fonts if file.is_collection_face}
@@ -147,6 +124,8 @@ def url_fetcher(allowed: tuple[Path, ...], fonts: tuple[FontFile, ...] = ()):
         def fetch(self, url, headers=None):
             if url in collection_faces:
                 return URLFetcherResponse(url, _COLLECTION_FACES.get(url, lambda: face_bytes(collection_faces[url])))
+            if url in made:
+                return super().fetch(url, headers)
             parsed = urlparse(url)
             if parsed.scheme != "file":
                 raise ValueError(f"only local files may be loaded, not {url}")
@@ -155,7 +134,7 @@ def url_fetcher(allowed: tuple[Path, ...], fonts: tuple[FontFile, ...] = ()):
                 raise ValueError(f"{path} is outside the layouts, fonts and source folders")
             return super().fetch(url, headers)
 
-    return LocalFilesOnly(allowed_protocols=("file",))
+    return LocalFilesOnly(allowed_protocols=("file", "data"))
 
 
 _COLLECTION_FACES = ProcessCache(limit=4)  # url -> one face of a font collection, as bytes (extracting one takes 0.3 s)
@@ -169,7 +148,7 @@ def write_pdf(leaflet: Leaflet, settings: Settings, variant: str, target: Path) 
     install()
     page = leaflet_html(leaflet, settings, variant)
     allowed = tuple(p.resolve() for p in (settings.layouts_dir, settings.fonts_dir, leaflet.source.parent))
-    fetcher = url_fetcher(allowed)
+    fetcher = url_fetcher(allowed, made=(page.web_qr,) if page.web_qr else ())
     document = weasyprint.HTML(string=page.html, base_url=str(leaflet.source.parent.resolve()), url_fetcher=fetcher)
     stylesheet, fonts = _stylesheet(page.css, allowed[:2], page.fonts.files)
     stamp = weasyprint.CSS(string=page.stamp_css, url_fetcher=fetcher)
