@@ -268,7 +268,7 @@ def _strict_reviews(args, settings) -> str:
 
 
 def _reviews(args, sources, settings, today: dt.date) -> int:
-    from .library.build import write_text_atomically
+    from .files import write_text_atomically
     from .library.reviews import CSV_NAME, csv_text, read_review_facts, review_rows, table_lines
 
     leaflets, bad = read_review_facts(sources, args.out, settings, lambda line: print(line, file=sys.stderr))

@@ -19,8 +19,9 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from .errors import InputError
+from .files import write_text_atomically
 from .languages.tags import BIDI_CONTROLS
-from .library.build import find_sources, write_text_atomically
+from .library.build import find_sources
 from .markdown import leaflet_markdown
 from .model import Block, Bold, Callout, Image, Inline, Leaflet, Link, ListBlock, ListItem, Text, plain_text
 from .reader import LANGUAGE_RE, leaflet_from_bytes, read_leaflet, slug_and_language

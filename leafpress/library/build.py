@@ -25,6 +25,7 @@ from pathlib import Path
 import orjson
 
 from ..errors import InputError, OutputError, RenderError
+from ..files import write_atomically
 from ..model import Image, Leaflet, ReviewDate, judged, review_status, walk
 from ..renderers import RENDERERS
 from ..settings import Settings
@@ -759,21 +760,6 @@ def _remove_outputs(out_dir: Path, entry: dict, kept: set[str]) -> None:
         if path.is_relative_to(root) and path.is_file():
             path.unlink()
             log.info("removed %s: its source is gone", path)
-
-
-def write_text_atomically(path: Path, text: str) -> None:
-    write_atomically(path, text.encode("utf-8"))
-
-
-def write_atomically(path: Path, *pieces: bytes | memoryview) -> None:
-    fd, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.writelines(pieces)
-        os.chmod(temp, 0o644)
-        os.replace(temp, path)
-    finally:
-        Path(temp).unlink(missing_ok=True)
 
 
 def default_jobs() -> int:

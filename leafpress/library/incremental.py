@@ -24,6 +24,7 @@ from typing import BinaryIO, NamedTuple
 
 import orjson
 
+from ..files import write_atomically
 from ..model import checksum
 from ..settings import LibraryOptions, Settings
 
@@ -531,8 +532,6 @@ class BuildState(MutableMapping):
 
     def save(self, path: Path) -> None:
         """Write what changed since the state was read or last saved to ``path``, where it was read from."""
-        from .build import write_atomically
-
         live = len(self)
         if self._lines_in_file is None or self._lines_in_file + len(self._changed) > 2 * live + 64 or not self._append(path):
             write_atomically(path, self.data())

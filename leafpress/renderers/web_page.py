@@ -9,9 +9,7 @@ browser's own controls, each of its chapters (read from the MP3) a link to where
 
 from __future__ import annotations
 
-import os
 import re
-import tempfile
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from functools import cache
@@ -19,6 +17,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 from ..errors import InputError
+from ..files import write_atomically
 from ..languages.catalogue import Catalogue, catalogue_for, has_catalogue
 from ..languages.fonts import Face, FontFile, FontPlan, plan_fonts
 from ..languages.tags import language_info
@@ -176,14 +175,7 @@ def publish(source: Path, out_dir: Path, relative: str) -> str:
         current = None
     if current != size:
         target.parent.mkdir(parents=True, exist_ok=True)
-        fd, temp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
-        try:
-            with os.fdopen(fd, "wb") as handle:
-                handle.write(source.read_bytes())
-            os.chmod(temp, 0o644)
-            os.replace(temp, target)  # several builds may publish the same file at once: each rename is whole
-        finally:
-            Path(temp).unlink(missing_ok=True)
+        write_atomically(target, source.read_bytes())
     return quote(f"../{ASSETS}/{relative}")
 
 
