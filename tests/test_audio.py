@@ -45,12 +45,21 @@ def test_batched_sentences_sound_the_same_as_one_call_each(synthesiser):
     rate = synthesiser.sample_rate
     for text, together, alone in zip(SENTENCES, batched, one_by_one, strict=True):
         assert abs(together.size - alone.size) <= rate * 0.03, text  # within 30 ms
-        # espeak-ng adds a little random noise, so compare loudness envelopes, not samples: the
-        # same sentence correlates 0.90 to 1.00 from run to run (measured over repeated runs),
-        # a sentence cut in the wrong place far less.
-        a, b = envelope(together, rate), envelope(alone, rate)
-        n = min(a.size, b.size)
-        assert np.corrcoef(a[:n], b[:n])[0, 1] > 0.85, text
+        # espeak-ng adds a little random noise, so compare loudness envelopes, not samples, at
+        # their best alignment within 40 ms (the two may start up to 30 ms apart). Measured over
+        # 15 runs of these sentences: the same sentence 0.956 or more aligned (0.78 unaligned,
+        # which made this test fail now and then); one sentence against the next, 0.74 at most.
+        assert best_correlation(envelope(together, rate), envelope(alone, rate), max_lag=2) > 0.9, text
+
+
+def best_correlation(a, b, max_lag: int) -> float:
+    """The highest correlation of two envelopes, one shifted against the other by up to ``max_lag`` frames."""
+    best = -1.0
+    for lag in range(-max_lag, max_lag + 1):
+        x, y = (a[lag:], b) if lag >= 0 else (a, b[-lag:])
+        n = min(x.size, y.size)
+        best = max(best, float(np.corrcoef(x[:n], y[:n])[0, 1]))
+    return best
 
 
 def envelope(samples, rate: int):
