@@ -13,7 +13,7 @@ import hashlib
 import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from pathlib import Path
 
 MONTH_NAMES = tuple(calendar.month_name)[1:]
@@ -231,12 +231,12 @@ class Leaflet:
     def line_of(self, key: str) -> int:
         return self.key_lines.get(key, 1)
 
-    @property
+    @cached_property  # asked for by every output's file name and every link between them
     def stem(self) -> str:
         """The base of every output file name: the slug, plus the language for translations."""
         return self.slug if self.is_primary else f"{self.slug}.{self.meta.language}"
 
-    @property
+    @cached_property
     def is_primary(self) -> bool:
         return self.source.name == f"{self.slug}.md"
 

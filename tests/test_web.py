@@ -4,6 +4,7 @@ links between languages; the PDFs' QR code of it, decoded; and bad settings."""
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import subprocess
@@ -18,7 +19,8 @@ from leafpress.languages.catalogue import catalogue_for
 from leafpress.languages.tags import BIDI_CONTROLS
 from leafpress.model import Heading, Link
 from leafpress.reader import read_leaflet
-from leafpress.renderers.web_page import publish
+from leafpress.renderers import web_page
+from leafpress.renderers.web_page import Assets
 from leafpress.segments import segments
 from leafpress.settings import LAYOUTS_DIR
 
@@ -171,18 +173,36 @@ def test_fonts_are_copied_once_beside_the_pages_and_cjk_faces_are_asked_for_by_n
     assert 'url("../_assets/fonts/noto-nastaliq-urdu/NotoNastaliqUrdu-Regular.ttf")' in urdu
 
 
-def test_an_asset_is_written_again_only_when_its_size_differs(tmp_path):
+def test_an_asset_is_written_again_only_when_its_size_differs(tmp_path, monkeypatch):
     source = tmp_path / "font.ttf"
     source.write_bytes(b"A" * 10)
-    assert publish(source, tmp_path / "out", "fonts/x/font.ttf") == "../_assets/fonts/x/font.ttf"
+    assert Assets(tmp_path / "out").publish(source, "fonts/x/font.ttf") == "../_assets/fonts/x/font.ttf"
     copy = tmp_path / "out" / "_assets" / "fonts" / "x" / "font.ttf"
     copy.write_bytes(b"B" * 10)  # the same size: taken for the same file, left alone
-    publish(source, tmp_path / "out", "fonts/x/font.ttf")
+    monkeypatch.setattr(web_page, "_published", {})  # the next build, in a new process
+    Assets(tmp_path / "out").publish(source, "fonts/x/font.ttf")
     assert copy.read_bytes() == b"B" * 10
     source.write_bytes(b"C" * 11)
-    publish(source, tmp_path / "out", "fonts/x/font.ttf")
+    monkeypatch.setattr(web_page, "_published", {})
+    Assets(tmp_path / "out").publish(source, "fonts/x/font.ttf")
     assert copy.read_bytes() == b"C" * 11
     assert [p.name for p in copy.parent.iterdir()] == ["font.ttf"]  # no temporary file left
+
+
+def test_assets_are_checked_once_a_process_and_again_when_their_folder_is_made_anew(tmp_path):
+    source = tmp_path / "font.ttf"
+    source.write_bytes(b"A" * 10)
+    out = tmp_path / "out"
+    copy = out / "_assets" / "fonts" / "x" / "font.ttf"
+    copy.parent.mkdir(parents=True)
+    os.utime(out / "_assets", ns=(0, 0))  # a folder made by an earlier build
+    Assets(out).publish(source, "fonts/x/font.ttf")
+    copy.unlink()  # a file removed inside the folder is not looked for again by this process
+    Assets(out).publish(source, "fonts/x/font.ttf")
+    assert not copy.exists()
+    shutil.rmtree(out / "_assets")  # the folder removed (a clean output folder, a long-lived worker): copied again
+    Assets(out).publish(source, "fonts/x/font.ttf")
+    assert copy.read_bytes() == b"A" * 10
 
 
 @pytest.mark.slow

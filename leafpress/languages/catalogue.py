@@ -9,10 +9,11 @@ line per CLDR plural category. Review dates are written with the language's mont
 
 from __future__ import annotations
 
+import datetime as dt
 import string
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -77,9 +78,7 @@ class Catalogue:
 
     def month_year(self, date: ReviewDate) -> str:
         """A review date as the language writes a month and year: "June 2022", "czerwiec 2022", "2022年6月"."""
-        from babel.dates import format_skeleton
-
-        return format_skeleton("yMMMM", date.first_day, locale=babel_locale(self.locale_tag))
+        return _month_year(date.first_day, self.locale_tag)
 
     def stamp_parts(self, meta: Meta, unbreakable: bool = False) -> tuple[str, str, str]:
         """The stamp's three parts; ``unbreakable`` keeps each date on one line (no-break spaces)."""
@@ -111,7 +110,7 @@ class Catalogue:
 
 
 def _fill(template: str, values: Mapping[str, object]) -> str:
-    return string.Formatter().vformat(template, (), dict(values))
+    return template.format_map(values)
 
 
 SHIPPED = Path(__file__).resolve().parents[2] / "layouts" / FOLDER
@@ -127,7 +126,19 @@ def catalogue_for(language: str, layouts_dir: Path) -> Catalogue:
     """The catalogue of a leaflet's language: the file for its exact tag, else one for the same
     language in the same script (``pt-PT`` takes ``pt``, ``zh-HK`` takes ``zh-Hant``, but ``pa-Arab``
     never takes Gurmukhi ``pa``); English, with ``found`` False, when there is none."""
-    return _catalogue_for(language, layouts_dir.resolve())
+    return _catalogue_for(language, _resolved(layouts_dir))
+
+
+@cache  # the catalogues are read once a process (_catalogue_for), so is where they are
+def _resolved(layouts_dir: Path) -> Path:
+    return layouts_dir.resolve()
+
+
+@lru_cache(maxsize=4096)  # every output of a leaflet shows its two review dates, and a library has few distinct months
+def _month_year(first_day: dt.date, locale_tag: str) -> str:
+    from babel.dates import format_skeleton
+
+    return format_skeleton("yMMMM", first_day, locale=babel_locale(locale_tag))
 
 
 def catalogue_files(language: str, layouts_dir: Path) -> tuple[Path, Path | None]:

@@ -9,8 +9,10 @@ browser's own controls, each of its chapters (read from the MP3) a link to where
 
 from __future__ import annotations
 
+import os
 import re
-from collections.abc import Iterator, Mapping
+import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -82,9 +84,11 @@ def other_languages(leaflet: Leaflet, layouts_dir: Path) -> list[OtherLanguage]:
     from ..reader import read_meta, slug_and_language
 
     found = []
-    for path in sorted(leaflet.source.parent.glob(f"{leaflet.slug}.*md")):
-        if path.name == leaflet.source.name:
+    folder = leaflet.source.parent
+    for name in _sources_by_slug(folder).get(leaflet.slug, ()):
+        if name == leaflet.source.name:
             continue
+        path = folder / name
         try:
             if slug_and_language(path)[0] != leaflet.slug:
                 continue
@@ -96,6 +100,32 @@ def other_languages(leaflet: Leaflet, layouts_dir: Path) -> list[OtherLanguage]:
         found.append((not primary, language, OtherLanguage(language, autonym(language, layouts_dir), quote(f"{stem}.html"),
                                                            language_info(language).direction)))
     return [language for *_, language in sorted(found, key=lambda item: item[:2])]
+
+
+# source folder -> (its mtime, the names of its sources by slug): every page of a family of
+# leaflets lists the same folder, which in a national library holds thousands of sources.
+_listings: dict[Path, tuple[int, dict[str, tuple[str, ...]]]] = {}
+
+
+def _sources_by_slug(folder: Path) -> dict[str, tuple[str, ...]]:
+    """The names ``<slug>.*md`` in ``folder`` by slug, sorted; listed again when the folder changes
+    (its mtime), and not kept when it changed within SETTLE_NS, as a file added within the same
+    tick of the file system's clock would leave it the same (see library.incremental)."""
+    from ..library.incremental import SETTLE_NS
+
+    mtime = os.stat(folder).st_mtime_ns
+    known = _listings.get(folder)
+    if known is not None and known[0] == mtime:
+        return known[1]
+    by_slug: dict[str, list[str]] = {}
+    for name in sorted(os.listdir(folder)):
+        slug, dot, _ = name.partition(".")
+        if dot and name.endswith("md"):
+            by_slug.setdefault(slug, []).append(name)
+    listing = {slug: tuple(names) for slug, names in by_slug.items()}
+    if time.time_ns() - mtime >= SETTLE_NS:
+        _listings[folder] = (mtime, listing)
+    return listing
 
 
 @cache  # the catalogues and Babel's data do not change while a build runs
@@ -115,20 +145,24 @@ def autonym(language: str, layouts_dir: Path) -> str:
 def other_files(leaflet: Leaflet, settings: Settings, labels: Catalogue, folder: Path) -> list[dict]:
     """Links to the leaflet's files in its other formats that a build makes for it: the audio once it
     is there (the page plays it), the braille where its language has a braille table."""
-    from . import RENDERERS  # the registry, which imports this module
-
-    suffixes = {key: suffix for renderer in RENDERERS.values() for key, suffix in renderer.outputs.items()}
     links = []
-    for key in LINKED_FILES:
-        if key not in suffixes:
-            continue
-        name = f"{leaflet.stem}{suffixes[key]}"
-        if key in MADE_WITH_THE_AUDIO and not (folder / name).is_file():
+    for key, suffix in _linked_suffixes():
+        name = f"{leaflet.stem}{suffix}"
+        if key in MADE_WITH_THE_AUDIO and not os.path.isfile(os.path.join(folder, name)):
             continue
         if key == "braille" and not labels.braille_table(settings.braille.table):
             continue
         links.append({"key": key, "href": quote(name), "label": labels.text(f"web.files.{key}")})
     return links
+
+
+@cache
+def _linked_suffixes() -> tuple[tuple[str, str], ...]:
+    """(manifest key, file suffix) of each file the page may link, in LINKED_FILES' order."""
+    from . import RENDERERS  # the registry, which imports this module
+
+    suffixes = {key: suffix for renderer in RENDERERS.values() for key, suffix in renderer.outputs.items()}
+    return tuple((key, suffixes[key]) for key in LINKED_FILES if key in suffixes)
 
 
 # -- fonts and assets ----------------------------------------------------------------------
@@ -138,17 +172,9 @@ def family_css(families: tuple[str, ...]) -> str:
     return ", ".join([*(f'"{family}"' for family in families), "sans-serif"])
 
 
-def font_faces(faces: list[Face], out_dir: Path) -> Iterator[dict]:
-    """The @font-face rules of the page's faces: the reader's own copy of a face, asked for by name,
-    else the file, copied into the shared assets folder (a reader with Noto installed downloads none
-    of it). A face of a font collection (the CJK faces) is not copied: without the reader's own copy,
-    the browser's sans-serif stands in."""
-    for face in faces:
-        for weight, file in zip((400, 700), face.files, strict=True):
-            sources = [f'local("{name}")' for name in local_names(file)]
-            if not file.is_collection_face:
-                sources.append(f'url("{publish(file.path, out_dir, f"fonts/{_folder_name(face.family)}/{file.path.name}")}")')
-            yield {"family": face.family, "weight": weight, "src": ", ".join(sources)}
+def font_faces(faces: list[Face], assets: Assets) -> list[dict]:
+    """The @font-face rules of the page's faces (see Assets.face_rules)."""
+    return [rule for face in faces for rule in assets.face_rules(face)]
 
 
 @cache
@@ -160,23 +186,74 @@ def local_names(file: FontFile) -> tuple[str, ...]:
     return tuple(dict.fromkeys(str(name) for name in (names.getDebugName(4), names.getDebugName(6)) if name))
 
 
+@cache
 def _folder_name(family: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", family.lower()).strip("-")
 
 
-def publish(source: Path, out_dir: Path, relative: str) -> str:
-    """Copy a file the page needs into ``out_dir/_assets/relative``, whole or not at all, unless the
-    same file (by size) is there already; its address from a page in ``out_dir/<slug>/``."""
-    target = out_dir / ASSETS / relative
-    size = source.stat().st_size
+# What this process found or made in an assets folder, with the folder's inode and mtime then: every
+# page of a build names the same few files. (file, folder, copy) -> the copy's address; (face,
+# folder) -> its @font-face rules.
+_published: dict[tuple[Path, Path, str], tuple[tuple[int, int], str]] = {}
+_face_rules: dict[tuple[Face, Path], tuple[tuple[int, int], tuple[dict, ...]]] = {}
+
+
+class Assets:
+    """The folder ``out_dir/_assets`` the pages share, as one page finds it."""
+
+    def __init__(self, out_dir: Path):
+        self.folder = out_dir / ASSETS
+        self.identity = _identity(self.folder)
+
+    def publish(self, source: Path, relative: str) -> str:
+        """Copy a file the page needs into ``_assets/relative``, whole or not at all, unless the
+        same file (by size) is there already; its address from a page in ``out_dir/<slug>/``.
+        Checked once a process while the folder is the same one (neither removed nor made again),
+        as the fonts and logo are read once a process for the PDFs too: a folder removed under a
+        long-lived worker is filled again, a font replaced under it is copied by the next build."""
+        key = (source, self.folder, relative)
+        known = _published.get(key)
+        if known is not None and known[0] == self.identity:
+            return known[1]
+        target = self.folder / relative
+        size = os.stat(source).st_size
+        try:
+            current = os.stat(target).st_size
+        except OSError:
+            current = None
+        if current != size:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            write_atomically(target, source.read_bytes())
+            self.identity = _identity(self.folder)
+        address = quote(f"../{ASSETS}/{relative}")
+        _published[key] = (self.identity, address)
+        return address
+
+    def face_rules(self, face: Face) -> tuple[dict, ...]:
+        """The @font-face rules of a face, regular and bold: the reader's own copy of it, asked for by
+        name, else the file, copied into the folder (a reader with Noto installed downloads none of
+        it). A face of a font collection (the CJK faces) is not copied: without the reader's own
+        copy, the browser's sans-serif stands in."""
+        key = (face, self.folder)
+        known = _face_rules.get(key)
+        if known is not None and known[0] == self.identity:
+            return known[1]
+        rules = []
+        for weight, file in zip((400, 700), face.files, strict=True):
+            sources = [f'local("{name}")' for name in local_names(file)]
+            if not file.is_collection_face:
+                sources.append(f'url("{self.publish(file.path, f"fonts/{_folder_name(face.family)}/{file.path.name}")}")')
+            rules.append({"family": face.family, "weight": weight, "src": ", ".join(sources)})
+        _face_rules[key] = (self.identity, tuple(rules))
+        return tuple(rules)
+
+
+def _identity(folder: Path) -> tuple[int, int]:
     try:
-        current = target.stat().st_size
+        found = os.stat(folder)
     except OSError:
-        current = None
-    if current != size:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        write_atomically(target, source.read_bytes())
-    return quote(f"../{ASSETS}/{relative}")
+        return (0, 0)
+    return (found.st_ino, found.st_mtime_ns)
 
 
 # -- the page -------------------------------------------------------------------------------
@@ -205,9 +282,10 @@ def page_parts(leaflet: Leaflet, settings: Settings, out_dir: Path) -> PageParts
     language_fonts = {language.tag: _language_fonts(language, settings) or fonts for language in languages}
     faces = list(dict.fromkeys(face for plan in (fonts, *language_fonts.values()) for face in plan.faces))
     logo = settings.logo_path
+    assets = Assets(out_dir)
     stylesheet = dict(
         colours=settings.colours,
-        faces=list(font_faces(faces, out_dir)),
+        faces=list(font_faces(faces, assets)),
         families=family_css(fonts.families),
         line_height=max(MIN_LINE_HEIGHT, fonts.line_height),
         languages=[{"tag": tag, "families": family_css(plan.families), "line_height": max(MIN_LINE_HEIGHT, plan.line_height)}
@@ -218,7 +296,7 @@ def page_parts(leaflet: Leaflet, settings: Settings, out_dir: Path) -> PageParts
         meta=leaflet.meta,
         organisation=settings.organisation,
         web=True,
-        logo_url=publish(logo, out_dir, logo.name) if logo else "",
+        logo_url=assets.publish(logo, logo.name) if logo else "",
         text=labels.text,
         stamp=labels.stamp_parts(leaflet.meta),
         stamp_text=labels.stamp(leaflet.meta),
