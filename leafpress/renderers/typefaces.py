@@ -9,6 +9,7 @@ from pathlib import Path
 from ..languages.catalogue import Catalogue, catalogue_for
 from ..languages.fonts import FontPlan, plan_fonts
 from ..languages.tags import language_info
+from ..memo import LastMade
 from ..model import Leaflet, Link
 from ..segments import segments
 from ..settings import Settings
@@ -16,7 +17,7 @@ from ..settings import Settings
 DRAWN_BY_THE_LAYOUT = "•–·0123456789."  # list markers and numbers, page numbers, the stamp's separator
 
 
-_last: tuple[Leaflet, Settings, frozenset[str], FontPlan] | None = None  # the last leaflet planned, its characters and plan
+_last: LastMade[tuple[frozenset[str], FontPlan]] = LastMade()  # the characters of the last leaflet planned, and its plan
 
 
 def printable_fonts(leaflet: Leaflet, settings: Settings, extra: Iterable[str] = ()) -> FontPlan:
@@ -24,19 +25,20 @@ def printable_fonts(leaflet: Leaflet, settings: Settings, extra: Iterable[str] =
     InputError for a character none of them has. Planned once for the formats of one leaflet in
     one build: the same characters make the same plan, so ``extra`` text that draws no character
     the PDFs do not is planned with them."""
-    global _last
     labels = catalogue_for(leaflet.meta.language, settings.layouts_dir)
 
     def plan(text: str) -> FontPlan:
         return plan_fonts(text, language_info(leaflet.meta.language), settings.fonts,
                           settings.settings_file, lambda char: _locate(char, leaflet, labels.path, settings.settings_file))
 
-    if _last is None or _last[0] is not leaflet or _last[1] is not settings:
+    def printed() -> tuple[frozenset[str], FontPlan]:
         text = printed_text(leaflet, settings, labels)
-        _last = (leaflet, settings, frozenset(text), plan(text))
+        return frozenset(text), plan(text)
+
+    characters, fonts = _last.get((leaflet, settings), printed)
     extra_text = "\n".join(extra)
-    if set(extra_text) <= _last[2]:
-        return _last[3]
+    if set(extra_text) <= characters:
+        return fonts
     return plan("\n".join([printed_text(leaflet, settings, labels), extra_text]))
 
 

@@ -12,6 +12,7 @@ from collections.abc import Hashable
 from dataclasses import dataclass, field, replace
 
 from ..languages.catalogue import Catalogue, catalogue_for
+from ..memo import LastMade
 from ..model import Block, Callout, Heading, Image, Leaflet, ListBlock, Paragraph, Table, plain_text
 from ..settings import Settings
 from .normalise import Normaliser, load_pronunciations, mentions_contact, spell_code
@@ -298,7 +299,7 @@ class Script:
         return "\n\n".join("\n".join(u.text for u in c.utterances) for c in self.chapters) + "\n"
 
 
-_last_script: tuple[Leaflet, Settings, Script] | None = None  # the script last made in this process, and from what
+_last_script: LastMade[Script] = LastMade()
 
 
 def build_script(leaflet: Leaflet, settings: Settings) -> Script:
@@ -306,11 +307,10 @@ def build_script(leaflet: Leaflet, settings: Settings) -> Script:
 
     Made once for the same leaflet and settings objects: the audio and the read-along EPUB of
     one leaflet in one build share it (and its anchors, which are ids of that leaflet's blocks)."""
-    global _last_script
-    if _last_script is not None and _last_script[0] is leaflet and _last_script[1] is settings:
-        return _last_script[2]
-    writer = _ScriptWriter(leaflet, settings)
-    chapters = writer.script()
-    script = Script(tuple(chapters), writer.duration_index, writer.labels)
-    _last_script = (leaflet, settings, script)
-    return script
+
+    def make() -> Script:
+        writer = _ScriptWriter(leaflet, settings)
+        chapters = writer.script()
+        return Script(tuple(chapters), writer.duration_index, writer.labels)
+
+    return _last_script.get((leaflet, settings), make)
