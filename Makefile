@@ -121,7 +121,7 @@ test: system venv checkers
 lint: venv
 	$(VENV)/bin/ruff check leafpress tests bench generate.py
 
-# About 40 minutes: per-format times against the engines, generated libraries of 200 and 5,000 leaflets, and how
+# About 30 minutes: per-format times against the engines, generated libraries of 200 and 5,000 leaflets, and how
 # well a speech recogniser understands each installed English voice.
 bench: system venv
 	$(call install_missing,$(BENCH_PACKAGES))
