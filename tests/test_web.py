@@ -260,6 +260,19 @@ def test_language_versions_link_each_other_both_ways_by_their_own_names(built):
     assert parse(page(built, "poem-achalasia")).find(".//h:nav[@class='languages']", NS) is None  # no translation, no list
 
 
+def test_a_translation_added_to_the_folder_is_linked_by_the_next_page_of_the_same_process(tmp_path):
+    images = tmp_path / "images"
+    shutil.copytree(FIXTURES / "images", images)
+    shutil.copy(FIXTURES / "knee-replacement.md", tmp_path)
+    os.utime(tmp_path, ns=(0, 0))  # a folder last changed long ago: its listing is kept
+    leaflet = read_leaflet(tmp_path / "knee-replacement.md")
+    assert web_page.other_languages(leaflet, LAYOUTS_DIR) == []
+    shutil.copy(FIXTURES / "knee-replacement.pl.md", tmp_path)  # the folder changes: listed again
+    assert [language.tag for language in web_page.other_languages(leaflet, LAYOUTS_DIR)] == ["pl"]
+    (tmp_path / "knee-replacement.pl.md").unlink()
+    assert web_page.other_languages(leaflet, LAYOUTS_DIR) == []
+
+
 @pytest.mark.slow
 def test_the_index_links_every_page(built):
     tree = parse(built["out"] / "index.html")

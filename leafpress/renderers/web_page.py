@@ -113,12 +113,16 @@ def _sources_by_slug(folder: Path) -> dict[str, tuple[str, ...]]:
     tick of the file system's clock would leave it the same (see library.incremental)."""
     from ..library.incremental import SETTLE_NS
 
-    mtime = os.stat(folder).st_mtime_ns
-    known = _listings.get(folder)
-    if known is not None and known[0] == mtime:
-        return known[1]
+    try:
+        mtime = os.stat(folder).st_mtime_ns
+        known = _listings.get(folder)
+        if known is not None and known[0] == mtime:
+            return known[1]
+        names = sorted(os.listdir(folder))
+    except OSError:  # the folder went away under the build: no other language to link to
+        return {}
     by_slug: dict[str, list[str]] = {}
-    for name in sorted(os.listdir(folder)):
+    for name in names:
         slug, dot, _ = name.partition(".")
         if dot and name.endswith("md"):
             by_slug.setdefault(slug, []).append(name)
