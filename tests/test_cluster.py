@@ -196,3 +196,19 @@ def test_a_coordinator_killed_mid_build_leaves_what_a_local_build_would(cluster,
     assert again.returncode == 0, again.stderr
     assert not list(out.rglob(".*.tmp")) and not list(out.glob(".leafpress-cluster-*"))
     assert digests(out) == local_build(library, tmp_path / "local")
+
+
+def test_a_leaflet_every_worker_died_on_fails_alone_with_what_to_do():
+    from distributed.scheduler import KilledWorker
+
+    from leafpress.library.build import _worker_failure
+
+    assert _worker_failure(KilledWorker("build_leaflet-1", None, 3)) == (
+        "every build worker that tried this leaflet died while building it, so it was left unbuilt; "
+        "build it alone on this machine (--jobs 1) to see why")
+
+    class KilledWorker(Exception):  # noqa: N818 (the same name, not dask's)
+        pass
+
+    assert _worker_failure(KilledWorker("no")) == "the build worker failed (KilledWorker: no); build it again"
+

@@ -492,7 +492,10 @@ def _as_given(result: LeafletResult, source: Path) -> LeafletResult:
 
 
 def _worker_failure(err: Exception) -> str:
-    if type(err).__name__ == "KilledWorker":  # dask.distributed: each worker that tried the leaflet died
+    kind = type(err)
+    # dask.distributed's KilledWorker (each worker that tried the leaflet died), known by name so a
+    # local build never imports dask
+    if kind.__name__ == "KilledWorker" and kind.__module__.split(".")[0] == "distributed":
         return ("every build worker that tried this leaflet died while building it, so it was left unbuilt; "
                 "build it alone on this machine (--jobs 1) to see why")
     return f"the build worker failed ({type(err).__name__}: {err}); build it again"
