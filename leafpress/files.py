@@ -7,6 +7,11 @@ import os
 import tempfile
 from pathlib import Path
 
+# A file changed less than this long ago may change again within the same tick of its file
+# system's clock (up to 2 s on FAT, some network shares) with its size and times the same (git's
+# "racy clean"): what was read of it, keyed by those, is not kept.
+SETTLE_NS = 2_000_000_000
+
 
 def write_atomically(path: Path, *pieces: bytes | memoryview) -> None:
     fd, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")

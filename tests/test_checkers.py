@@ -196,8 +196,9 @@ def test_the_epub_is_written_as_epub_asks(tmp_path):
 
 
 @pytest.mark.slow
-def test_epubcheck_passes_a_minimal_epub(tmp_path):
-    found = epubcheck_messages(valid_epub(tmp_path / "leaflet.epub"))
+@pytest.mark.parametrize("check", [epubcheck_messages, ace_violations], ids=["epubcheck", "ace"])
+def test_the_checker_passes_a_minimal_epub(tmp_path, check):
+    found = check(valid_epub(tmp_path / "leaflet.epub"))
     assert found == [], summary(found)
 
 
@@ -209,12 +210,6 @@ def test_epubcheck_reports_a_file_missing_from_the_manifest(tmp_path):
     found = epubcheck_messages(epub)
     assert any(message.startswith("ERROR OPF-049 EPUB/package.opf") for message in found), summary(found)
     assert any("chapter.xhtml" in message for message in found), summary(found)
-
-
-@pytest.mark.slow
-def test_ace_passes_a_minimal_epub(tmp_path):
-    found = ace_violations(valid_epub(tmp_path / "leaflet.epub"))
-    assert found == [], summary(found)
 
 
 @pytest.mark.slow

@@ -24,7 +24,7 @@ from typing import BinaryIO, NamedTuple
 
 import orjson
 
-from ..files import write_atomically
+from ..files import SETTLE_NS, write_atomically  # a source changed within SETTLE_NS: its stat is not recorded, the next build reads it again
 from ..model import checksum
 from ..settings import LibraryOptions, Settings
 
@@ -70,10 +70,6 @@ REASONS = {
     "tool": "leafpress was updated",
 }
 MISSING = "missing"
-# A source changed less than this long before it was read may change again within the same tick
-# of its file system's clock (up to 2 s on FAT, some network shares) with its size and times the
-# same (git's "racy clean"): its stat is not recorded, and the next build reads it again.
-SETTLE_NS = 2_000_000_000
 
 
 def digest(*parts: str | bytes) -> str:

@@ -19,7 +19,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 from ..errors import InputError
-from ..files import write_atomically
+from ..files import SETTLE_NS, write_atomically
 from ..languages.catalogue import Catalogue, catalogue_for, has_catalogue
 from ..languages.fonts import Face, FontFile, FontPlan, plan_fonts
 from ..languages.tags import language_info
@@ -110,9 +110,7 @@ _listings: dict[Path, tuple[int, dict[str, tuple[str, ...]]]] = {}
 def _sources_by_slug(folder: Path) -> dict[str, tuple[str, ...]]:
     """The names ``<slug>.*md`` in ``folder`` by slug, sorted; listed again when the folder changes
     (its mtime), and not kept when it changed within SETTLE_NS, as a file added within the same
-    tick of the file system's clock would leave it the same (see library.incremental)."""
-    from ..library.incremental import SETTLE_NS
-
+    tick of the file system's clock would leave it the same."""
     try:
         mtime = os.stat(folder).st_mtime_ns
         known = _listings.get(folder)
