@@ -66,6 +66,16 @@ class Cluster:
         with Client(self.address, timeout=timeout) as client:
             client.wait_for_workers(count, timeout=timeout)
 
+    def wait_for_exactly(self, count: int, timeout: float = 60) -> None:
+        """Until the scheduler lists ``count`` workers: it drops a killed one once it sees the connection go."""
+        from distributed import Client
+
+        with Client(self.address, timeout=timeout) as client:
+            deadline = time.monotonic() + timeout
+            while len(client.scheduler_info()["workers"]) != count:
+                assert time.monotonic() < deadline, f"the scheduler never listed {count} workers"
+                time.sleep(0.05)
+
     def stop(self) -> None:
         for process in reversed(self.processes):
             with contextlib.suppress(ProcessLookupError):
@@ -158,7 +168,7 @@ def test_a_worker_that_differs_is_refused(cluster, tmp_path):
 
     cluster.workers[0].kill()
     cluster.workers[0].wait()
-    time.sleep(1)
+    cluster.wait_for_exactly(1)
     alone = run_cli("build", library, "--out", tmp_path / "out", "--formats", "print", "--today", TODAY, "--force", "--scheduler", cluster.address)
     assert alone.returncode == 1
     assert alone.stderr.strip().splitlines()[-1] == f"no worker of the cluster at {cluster.address} can build (see above)"
