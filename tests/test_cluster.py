@@ -53,10 +53,12 @@ class Cluster:
         self.processes.append(process)
         return process
 
-    def add_worker(self, pythonpath: Path = ROOT) -> subprocess.Popen:
+    def add_worker(self, pythonpath: Path = ROOT, *options: str) -> subprocess.Popen:
+        """One worker process, with no nanny unless ``options`` ask for workers under one (--nworkers N)."""
         name = f"worker-{len(self.workers)}"
-        worker = self._start(name, [str(DASK), "worker", self.address, "--nthreads", "1", "--no-nanny", "--no-dashboard",
-                                    "--name", name], pythonpath)
+        nanny = ["--no-nanny"] if "--nworkers" not in options else []
+        worker = self._start(name, [str(DASK), "worker", self.address, "--nthreads", "1", *nanny, "--no-dashboard",
+                                    "--name", name, *options], pythonpath)
         self.workers.append(worker)
         return worker
 
@@ -148,6 +150,68 @@ def test_a_worker_killed_mid_build_has_its_leaflets_built_elsewhere(cluster, tmp
     assert build.returncode == 0, stderr
     assert len(list(out.glob("*/*.pdf"))) == 16, "a leaflet of the killed worker was not built elsewhere"
     assert digests(out) == local_build(library, tmp_path / "local")
+
+
+def test_a_leaflet_that_kills_every_worker_fails_alone_and_restarted_workers_build_the_rest(cluster, tmp_path):
+    """Workers under their nanny, as ``dask worker`` starts them by default (docs/library.md): a
+    leaflet that kills each worker it is sent to fails alone with what to do, and the workers
+    their nanny restarted, under new addresses, are checked and build the other leaflets (a build
+    once waited for ever for the dead workers' addresses)."""
+    library = make_library(tmp_path / "src", 4)
+    poison = library / "a-poison.md"  # first in the library: sent out first
+    poison.write_text((library / "leaflet-0.md").read_text().replace("0/VER1", "99/VER1"))
+    out = tmp_path / "out"
+    cluster.add_worker(ROOT, "--nworkers", "2", "--preload", str(ROOT / "tests" / "cluster_poison.py"))
+    cluster.wait_for_workers(2)
+    result = run_cli("build", library, "--out", out, "--formats", "print", "--today", TODAY, "--scheduler", cluster.address)
+    assert result.returncode == 1, result.stderr
+    assert (f"{poison}: every build worker that tried this leaflet died while building it, so it was left unbuilt; "
+            "build it alone on this machine (--jobs 1) to see why") in result.stderr.splitlines()
+    assert "1 failed" in result.stderr and "refused" not in result.stderr and "Traceback" not in result.stderr, result.stderr
+    assert "Couldn't gather" not in result.stderr  # dask's own recovery is not the user's business
+    assert sorted(path.parent.name for path in out.glob("*/*.pdf")) == [f"leaflet-{number}" for number in range(4)]
+    assert_output_consistent(out)
+
+
+def test_leaflets_left_with_no_usable_worker_fail_with_what_to_do(cluster, tmp_path, monkeypatch):
+    from leafpress.errors import OutputError
+    from leafpress.library import cluster as on_cluster
+    from leafpress.settings import load_settings
+
+    monkeypatch.setattr(on_cluster, "NO_WORKER_S", 1)
+    worker = cluster.add_worker()
+    cluster.wait_for_workers(1)
+    warnings: list[str] = []
+    with on_cluster.cluster_executor(cluster.address, load_settings(), tmp_path / "out", warnings.append) as (executor, count):
+        assert count == 1
+        future = executor.submit(time.sleep, 120)
+        time.sleep(1)  # sent and running
+        os.killpg(worker.pid, signal.SIGKILL)
+        err = future.exception(timeout=60)
+    assert isinstance(err, OutputError), err
+    assert str(err) == (f"no usable worker on the cluster at {cluster.address} for 1 s, so it was left unbuilt; "
+                        "start workers (docs/library.md) and build again")
+    assert warnings == []
+
+
+def test_a_scheduler_lost_mid_build_fails_the_leaflets_left_with_what_to_do(cluster, tmp_path):
+    library = make_library(tmp_path / "src", 8)
+    out = tmp_path / "out"
+    cluster.add_worker()
+    cluster.wait_for_workers(1)
+    command = [sys.executable, str(ROOT / "generate.py"), "build", str(library), "--out", str(out), "--formats", FORMATS,
+               "--today", TODAY, "--scheduler", cluster.address]
+    build = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and not list(out.glob("*/*.pdf")):
+        time.sleep(0.02)
+    os.killpg(cluster.processes[0].pid, signal.SIGKILL)  # the scheduler
+    _, stderr = build.communicate(timeout=300)
+    assert build.returncode == 1, stderr
+    lost = [line for line in stderr.splitlines() if line.endswith(
+        f": the connection to the dask scheduler at {cluster.address} was lost, so it was left unbuilt; build again once the scheduler is back")]
+    assert lost and "Traceback" not in stderr, stderr
+    assert_output_consistent(out)
 
 
 def test_a_worker_that_differs_is_refused(cluster, tmp_path):

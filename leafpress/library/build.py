@@ -492,6 +492,8 @@ def _as_given(result: LeafletResult, source: Path) -> LeafletResult:
 
 
 def _worker_failure(err: Exception) -> str:
+    if isinstance(err, OutputError):  # the executor's own reason (a cluster with no usable worker left)
+        return str(err)
     kind = type(err)
     # dask.distributed's KilledWorker (each worker that tried the leaflet died), known by name so a
     # local build never imports dask
