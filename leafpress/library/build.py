@@ -492,7 +492,7 @@ def _as_given(result: LeafletResult, source: Path) -> LeafletResult:
 
 
 def _worker_failure(err: Exception) -> str:
-    if isinstance(err, OutputError):  # the executor's own reason (a cluster with no usable worker left)
+    if isinstance(err, OutputError):  # the cluster executor's own reason: no usable worker left, its scheduler lost
         return str(err)
     kind = type(err)
     # dask.distributed's KilledWorker (each worker that tried the leaflet died), known by name so a

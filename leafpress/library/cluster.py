@@ -105,15 +105,15 @@ class Vetting:
         self.client, self.settings, self.out_dir, self.warn = client, settings, out_dir, warn
         self.ours = identity(settings)
         self.seen: set[str] = set()
-        self.usable: set[str] = set()
+        self.usable: frozenset[str] = frozenset()
 
     def listed(self) -> dict[str, int]:
         """The workers the scheduler lists now: their addresses and how many threads each runs."""
         return {address: info.get("nthreads", 1) for address, info in self.client.scheduler_info()["workers"].items()}
 
-    def check(self, listed: dict[str, int]) -> set[str]:
+    def check(self, listed: dict[str, int]) -> frozenset[str]:
         """Ask the workers of ``listed`` not asked before; the usable ones among those listed."""
-        new = sorted(set(listed) - self.seen)
+        new, passed = sorted(set(listed) - self.seen), set()
         if new:
             self.out_dir.mkdir(parents=True, exist_ok=True)
             secret = uuid.uuid4().hex
@@ -134,9 +134,9 @@ class Vetting:
                     host = "" if isinstance(worker, BaseException) else f" ({worker['host']})"
                     self.warn(f"warning: refused the worker at {address}{host}: {why}")
                 else:
-                    self.usable.add(address)
-        self.usable &= set(listed)
-        return set(self.usable)
+                    passed.add(address)
+        self.usable = frozenset((self.usable | passed) & set(listed))  # a new set: the executor reads it from another thread
+        return self.usable
 
 
 @dataclass(eq=False)
@@ -200,7 +200,7 @@ class ClusterExecutor(Executor):
             self.tasks.clear()
         self.collectors.shutdown(wait=True)
 
-    def _send(self, task: _Task, usable: set[str]) -> None:
+    def _send(self, task: _Task, usable: frozenset[str]) -> None:
         """Send ``task`` to ``usable`` workers (under the lock), or keep it until there are some."""
         if not usable or task.outer.done():
             return
@@ -208,7 +208,7 @@ class ClusterExecutor(Executor):
             self._fail(task, self._lost())
             return
         fn, args, kwargs = task.call
-        task.workers, task.finished = frozenset(usable), False
+        task.workers, task.finished = usable, False
         task.inner = inner = self.client.submit(fn, *args, **kwargs, workers=sorted(usable), allow_other_workers=False, pure=False)
         inner.add_done_callback(lambda future: self._finished(task, future))
 
@@ -254,7 +254,7 @@ class ClusterExecutor(Executor):
         return OutputError(f"the connection to the dask scheduler at {self.client.scheduler.address} was lost, so it was left unbuilt; "
                            "build again once the scheduler is back")
 
-    def _look_after(self, listed: set[str], usable: set[str]) -> None:
+    def _look_after(self, listed: set[str], usable: frozenset[str]) -> None:
         """Under the lock: send again what cannot run where it was sent; fail what cannot run at all."""
         now = time.monotonic()
         self.alone_since = None if usable else (self.alone_since or now)
