@@ -7,7 +7,9 @@ ever evaluated, rendered as HTML or treated as a template.
 from __future__ import annotations
 
 import datetime as dt
+import os
 import re
+import time
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +18,7 @@ from markdown_it import MarkdownIt
 from markdown_it.tree import SyntaxTreeNode
 
 from .errors import InputError, Problem
+from .files import SETTLE_NS
 from .model import (
     DEFAULT_LANGUAGE,
     MONTH_NAMES,
@@ -81,10 +84,7 @@ def read_meta(path: Path) -> Meta:
     leaflet's page needs to link it, without parsing its text; raises InputError."""
     path = Path(path)
     _slug, file_language = slug_and_language(path)
-    raw = path.read_bytes()
-    if len(raw) > MAX_SOURCE_BYTES:
-        raise InputError.at(path, 1, f"the file is {len(raw):,} bytes, over the {MAX_SOURCE_BYTES:,}-byte limit; split it into smaller leaflets")
-    front, front_line, _body, _body_line = _split_front_matter(path, _decode(path, raw))
+    front, front_line, _body, _body_line = _parts(path, path.read_bytes())
     return _read_meta(path, front, front_line, file_language)[0]
 
 
@@ -92,12 +92,7 @@ def leaflet_from_bytes(path: Path, raw: bytes) -> Leaflet:
     """Read and validate a source's bytes as if they were the file at ``path`` (its name gives
     the slug and language, its folder the images); raises InputError listing every problem."""
     slug, file_language = slug_and_language(path)
-    if len(raw) > MAX_SOURCE_BYTES:
-        raise InputError.at(
-            path, 1, f"the file is {len(raw):,} bytes, over the {MAX_SOURCE_BYTES:,}-byte limit; split it into smaller leaflets"
-        )
-    text = _decode(path, raw)
-    front, front_line, body, body_line = _split_front_matter(path, text)
+    front, front_line, body, body_line = _parts(path, raw)
     problems: list[Problem] = []
     try:
         meta, key_lines = _read_meta(path, front, front_line, file_language)
@@ -117,6 +112,45 @@ def leaflet_from_bytes(path: Path, raw: bytes) -> Leaflet:
         checksum=checksum(raw),
         key_lines=key_lines,
     )
+
+
+def _parts(path: Path, raw: bytes) -> tuple[str, int, str, int]:
+    """A source's front matter and body, each with the line it starts on; InputError for a file
+    too large or not UTF-8, or with no front matter."""
+    if len(raw) > MAX_SOURCE_BYTES:
+        raise InputError.at(
+            path, 1, f"the file is {len(raw):,} bytes, over the {MAX_SOURCE_BYTES:,}-byte limit; split it into smaller leaflets"
+        )
+    return _split_front_matter(path, _decode(path, raw))
+
+
+# source folder -> (its mtime, the names of its sources by slug): every page of a family of
+# leaflets, and the build checking each for changes, lists the same folder, which in a national
+# library holds thousands of sources.
+_listings: dict[Path, tuple[int, dict[str, tuple[str, ...]]]] = {}
+
+
+def sources_by_slug(folder: Path) -> dict[str, tuple[str, ...]]:
+    """The names of the sources in ``folder`` (``<slug>.md``, ``<slug>.<lang>.md``) by slug, sorted;
+    {} for a folder that cannot be listed. Listed again when the folder changes (its mtime), and
+    not kept when it changed within SETTLE_NS, as a file added within the same tick of the file
+    system's clock would leave it the same."""
+    try:
+        mtime = os.stat(folder).st_mtime_ns
+        known = _listings.get(folder)
+        if known is not None and known[0] == mtime:
+            return known[1]
+        names = sorted(os.listdir(folder))
+    except OSError:  # the folder went away under the build
+        return {}
+    by_slug: dict[str, list[str]] = {}
+    for name in names:
+        if name.endswith(".md"):
+            by_slug.setdefault(name.partition(".")[0], []).append(name)
+    listing = {slug: tuple(names) for slug, names in by_slug.items()}
+    if time.time_ns() - mtime >= SETTLE_NS:
+        _listings[folder] = (mtime, listing)
+    return listing
 
 
 def _decode(path: Path, raw: bytes) -> str:

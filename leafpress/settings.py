@@ -329,7 +329,7 @@ def _is_web_address(text: str) -> bool:
         parts = urlsplit(text)
     except ValueError:
         return False
-    return (parts.scheme in ("http", "https") and bool(parts.hostname) and not parts.query and not parts.fragment
+    return (parts.scheme in ("http", "https") and bool(parts.hostname)
             and "?" not in text and "#" not in text and not any(char.isspace() for char in text))
 
 

@@ -175,7 +175,7 @@ class Inputs:
         self._catalogues: dict[str, str] = {}  # language -> hash of its catalogue files
         self._formats: dict[str, dict[str, str]] = {}  # format -> its inputs shared by every leaflet (Inputs._shared)
         self._reads: dict[str, tuple[str, ...]] = {}
-        self._sources: dict[Path, dict[str, list[str]]] = {}  # folder -> slug -> the names of its sources there
+        self._sources: dict[Path, dict[str, tuple[str, ...]]] = {}  # folder -> slug -> the names of its sources there
 
     def file(self, path: Path) -> str:
         path = Path(path).resolve()
@@ -269,13 +269,12 @@ class Inputs:
         """The leaflet's other language versions (``<slug>.md``, ``<slug>.<lang>.md`` beside it), by
         name and content (a translation that stops or starts building changes the links to it); the
         folder is listed once per build, so a library of thousands is not listed thousands of times."""
+        from ..reader import sources_by_slug
+
         folder = source.parent.resolve()
         if folder not in self._sources:
-            by_slug: dict[str, list[str]] = {}
-            for path in folder.glob("*.md"):
-                by_slug.setdefault(path.name.partition(".")[0], []).append(path.name)
-            self._sources[folder] = {slug: sorted(names) for slug, names in by_slug.items()}
-        others = [name for name in self._sources[folder].get(source.name.partition(".")[0], []) if name != source.name]
+            self._sources[folder] = sources_by_slug(folder)
+        others = [name for name in self._sources[folder].get(source.name.partition(".")[0], ()) if name != source.name]
         return digest(*(part for name in others for part in (name, self.file(folder / name))))
 
     def images(self, source: Path, record: Mapping | None) -> str:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import os
 import re
-import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cache
@@ -19,7 +18,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 from ..errors import InputError
-from ..files import SETTLE_NS, write_atomically
+from ..files import write_atomically
 from ..languages.catalogue import Catalogue, catalogue_for, has_catalogue
 from ..languages.fonts import Face, FontFile, FontPlan, plan_fonts
 from ..languages.tags import language_info
@@ -81,11 +80,11 @@ def other_languages(leaflet: Leaflet, layouts_dir: Path) -> list[OtherLanguage]:
     """The leaflet's other language versions, each a source beside its own (``<slug>.md``,
     ``<slug>.<lang>.md``) whose front matter reads without error (its text is not parsed: a page
     of six languages would parse five other leaflets): the original first, then by tag."""
-    from ..reader import read_meta, slug_and_language
+    from ..reader import read_meta, slug_and_language, sources_by_slug
 
     found = []
     folder = leaflet.source.parent
-    for name in _sources_by_slug(folder).get(leaflet.slug, ()):
+    for name in sources_by_slug(folder).get(leaflet.slug, ()):
         if name == leaflet.source.name:
             continue
         path = folder / name
@@ -100,34 +99,6 @@ def other_languages(leaflet: Leaflet, layouts_dir: Path) -> list[OtherLanguage]:
         found.append((not primary, language, OtherLanguage(language, autonym(language, layouts_dir), quote(f"{stem}.html"),
                                                            language_info(language).direction)))
     return [language for *_, language in sorted(found, key=lambda item: item[:2])]
-
-
-# source folder -> (its mtime, the names of its sources by slug): every page of a family of
-# leaflets lists the same folder, which in a national library holds thousands of sources.
-_listings: dict[Path, tuple[int, dict[str, tuple[str, ...]]]] = {}
-
-
-def _sources_by_slug(folder: Path) -> dict[str, tuple[str, ...]]:
-    """The names ``<slug>.*md`` in ``folder`` by slug, sorted; listed again when the folder changes
-    (its mtime), and not kept when it changed within SETTLE_NS, as a file added within the same
-    tick of the file system's clock would leave it the same."""
-    try:
-        mtime = os.stat(folder).st_mtime_ns
-        known = _listings.get(folder)
-        if known is not None and known[0] == mtime:
-            return known[1]
-        names = sorted(os.listdir(folder))
-    except OSError:  # the folder went away under the build: no other language to link to
-        return {}
-    by_slug: dict[str, list[str]] = {}
-    for name in names:
-        slug, dot, _ = name.partition(".")
-        if dot and name.endswith("md"):
-            by_slug.setdefault(slug, []).append(name)
-    listing = {slug: tuple(names) for slug, names in by_slug.items()}
-    if time.time_ns() - mtime >= SETTLE_NS:
-        _listings[folder] = (mtime, listing)
-    return listing
 
 
 @cache  # the catalogues and Babel's data do not change while a build runs
@@ -287,7 +258,7 @@ def page_parts(leaflet: Leaflet, settings: Settings, out_dir: Path) -> PageParts
     assets = Assets(out_dir)
     stylesheet = dict(
         colours=settings.colours,
-        faces=list(font_faces(faces, assets)),
+        faces=font_faces(faces, assets),
         families=family_css(fonts.families),
         line_height=max(MIN_LINE_HEIGHT, fonts.line_height),
         languages=[{"tag": tag, "families": family_css(plan.families), "line_height": max(MIN_LINE_HEIGHT, plan.line_height)}
